@@ -1,0 +1,71 @@
+/* llx/ops.h: the built-in primitive ops (layers/) and their attributes.
+ *
+ * Shapes are NCHW. Every op has CPU forward and backward kernels for F32
+ * and F64 (F64 for finite-difference gradient checks). */
+#ifndef LLX_OPS_H
+#define LLX_OPS_H
+
+#include "llx/op.h"
+
+typedef enum llx_op_id {
+    LLX_OP_CONV2D = 0,     /* x (N,C,H,W), w (O,C,KH,KW), [b (O)] -> (N,O,H',W') */
+    LLX_OP_BATCHNORM2D,    /* x (N,C,H,W), gamma (C), beta (C), running_mean (C), running_var (C) */
+    LLX_OP_RELU,           /* x -> max(x, 0) */
+    LLX_OP_SIGMOID,        /* x -> 1 / (1 + exp(-x)) */
+    LLX_OP_ADD,            /* a (N,C,H,W), b broadcast to a (each dim 1 or equal) -> a + b */
+    LLX_OP_MUL,            /* a (N,C,H,W), b broadcast to a (each dim 1 or equal) -> a * b */
+    LLX_OP_CONCAT,         /* x_i (N,C_i,H,W) -> (N, sum C_i, H, W) */
+    LLX_OP_MAXPOOL2D,      /* x (N,C,H,W) -> (N,C,H',W') */
+    LLX_OP_GLOBAL_AVGPOOL, /* x (N,C,H,W) -> (N,C,1,1) */
+    LLX_OP_GLOBAL_MAXPOOL, /* x (N,C,H,W) -> (N,C,1,1) */
+    LLX_OP_CHANNEL_MEAN,   /* x (N,C,H,W) -> (N,1,H,W) */
+    LLX_OP_CHANNEL_MAX,    /* x (N,C,H,W) -> (N,1,H,W) */
+    LLX_OP_CONV1D_CHANNELS,/* x (N,C,1,1), w (1,1,K) -> (N,C,1,1): 1-D conv along C (ECA) */
+    LLX_OP_LINEAR,         /* x (N,F) or (N,C,H,W) flattened, w (O,F), [b (O)] -> (N,O) */
+    LLX_OP_SOFTMAX_CE,     /* logits (N,K), labels (N) I32, [class weights (K)] -> loss (1) */
+    LLX_OP_COUNT
+} llx_op_id;
+
+/* The descriptor of a built-in op. */
+const llx_op_desc *llx_builtin_op(llx_op_id id);
+
+typedef struct llx_conv2d_attr {
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+} llx_conv2d_attr;
+
+typedef struct llx_batchnorm2d_attr {
+    double momentum; /* running = (1 - momentum) * running + momentum * batch (PyTorch) */
+    double eps;
+} llx_batchnorm2d_attr;
+
+typedef struct llx_pool2d_attr {
+    int kernel_h, kernel_w;
+    int stride_h, stride_w;
+    int pad_h, pad_w; /* padded cells never win the max */
+} llx_pool2d_attr;
+
+typedef struct llx_conv1d_attr {
+    int pad; /* zero padding on both ends of the channel axis, usually (K-1)/2 */
+} llx_conv1d_attr;
+
+typedef struct llx_softmax_ce_attr {
+    int reduction_mean; /* 1: weighted mean over the batch (PyTorch); 0: sum */
+} llx_softmax_ce_attr;
+
+/* The SGD update over one parameter tensor (PyTorch semantics):
+ *   g = grad + weight_decay * w
+ *   v = momentum * v + g            (v = g on the first step, i.e. when first_step)
+ *   step = nesterov ? g + momentum * v : v
+ *   w -= lr * step                                                          */
+typedef struct llx_sgd_params {
+    double lr, momentum, weight_decay;
+    bool nesterov;
+} llx_sgd_params;
+
+/* w, grad, velocity: same shape and dtype, all on backend's device. */
+llx_status llx_sgd_update(llx_backend *be, const llx_sgd_params *p, bool first_step,
+                          llx_tensor *w, const llx_tensor *grad, llx_tensor *velocity,
+                          llx_error *err);
+
+#endif

@@ -1,0 +1,83 @@
+/* backend_cpu.c: the CPU backend, the reference and test bed.
+ * Memory is plain host memory; kernels run with OpenMP threads. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llx/backend.h"
+
+typedef struct cpu_ctx {
+    int threads;
+    char description[64];
+} cpu_ctx;
+
+static void *cpu_alloc(llx_backend *be, size_t bytes, llx_error *err)
+{
+    void *p = calloc(1, bytes ? bytes : 1);
+    if (!p) llx_errorf(err, LLX_ERR_NOMEM, "cpu: cannot allocate %zu bytes", bytes);
+    return p;
+}
+
+static void cpu_free(llx_backend *be, void *ptr) { free(ptr); }
+
+static llx_status cpu_copy(llx_backend *be, void *dst, const void *src, size_t bytes,
+                           llx_error *err)
+{
+    if (bytes) memmove(dst, src, bytes);
+    return LLX_OK;
+}
+
+static llx_status cpu_zero(llx_backend *be, void *ptr, size_t bytes, llx_error *err)
+{
+    if (bytes) memset(ptr, 0, bytes);
+    return LLX_OK;
+}
+
+static llx_status cpu_sync(llx_backend *be, llx_error *err) { return LLX_OK; }
+
+static const char *cpu_describe(llx_backend *be)
+{
+    return ((cpu_ctx *)be->ctx)->description;
+}
+
+static void cpu_destroy(llx_backend *be)
+{
+    free(be->ctx);
+    free(be);
+}
+
+llx_status llx_backend_cpu_create(int threads, llx_backend **out, llx_error *err)
+{
+    llx_backend *be = calloc(1, sizeof *be);
+    cpu_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!be || !ctx) {
+        free(be);
+        free(ctx);
+        return llx_errorf(err, LLX_ERR_NOMEM, "cpu backend: out of memory");
+    }
+    if (threads > 0) omp_set_num_threads(threads);
+    ctx->threads = threads > 0 ? threads : omp_get_max_threads();
+    snprintf(ctx->description, sizeof ctx->description, "CPU, %d thread%s", ctx->threads,
+             ctx->threads == 1 ? "" : "s");
+    *be = (llx_backend){
+        .name = "cpu",
+        .device = LLX_DEVICE_CPU,
+        .alloc = cpu_alloc,
+        .free = cpu_free,
+        .to_device = cpu_copy,
+        .to_host = cpu_copy,
+        .memset_zero = cpu_zero,
+        .sync = cpu_sync,
+        .describe = cpu_describe,
+        .destroy = cpu_destroy,
+        .ctx = ctx,
+    };
+    *out = be;
+    return LLX_OK;
+}
+
+void llx_backend_free(llx_backend *be)
+{
+    if (be) be->destroy(be);
+}

@@ -1,0 +1,199 @@
+/* test_golden.c: whole networks against PyTorch (tests/fixtures/golden, made by
+ * tests/fixtures/make_golden.py). The network is built from the experiment
+ * YAML, filled with the fixtures' deterministic values, and must give the same
+ * train- and eval-mode logits, loss, BN running statistics and every parameter
+ * gradient: max |llx - torch| / max |torch| < 1e-4 per tensor, in fp32. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "golden_fill.h"
+#include "h5read.h"
+#include "llx/llx.h"
+
+#define REL_TOL 1e-4
+
+typedef struct golden_case {
+    const char *file;       /* under tests/fixtures/golden */
+    const char *experiment; /* under experiments */
+    const char *sets[4];
+    int batch;
+} golden_case;
+
+/* max |a - b| / max |b|. */
+static double rel_err(const float *a, const double *b, int64_t n, const int64_t *index)
+{
+    double diff = 0, scale = 1e-30;
+    for (int64_t i = 0; i < n; i++) {
+        double x = a[index ? index[i] : i];
+        diff = fmax(diff, fabs(x - b[i]));
+        scale = fmax(scale, fabs(b[i]));
+    }
+    return diff / scale;
+}
+
+static golden_kind kind_of(llx_graph *g, const char *name, const llx_shape *s)
+{
+    size_t len = strlen(name);
+    if (len > 12 && strcmp(name + len - 12, "running_mean") == 0) return GOLDEN_BN_MEAN;
+    if (len > 11 && strcmp(name + len - 11, "running_var") == 0) return GOLDEN_BN_VAR;
+    if (s->ndim > 1) return GOLDEN_WEIGHT;
+    char sibling[512];
+    snprintf(sibling, sizeof sibling, "%.*s.running_mean", (int)(strrchr(name, '.') - name), name);
+    bool bn = llx_graph_find(g, sibling) != LLX_NO_NODE;
+    bool weight = strcmp(strrchr(name, '.'), ".weight") == 0;
+    return bn ? (weight ? GOLDEN_BN_WEIGHT : GOLDEN_BN_BIAS) : GOLDEN_BIAS;
+}
+
+static void fill_state(llx_graph *g)
+{
+    for (size_t i = 0; i < llx_graph_node_count(g); i++) {
+        llx_node_id n = (llx_node_id)i;
+        llx_node_kind k = llx_graph_node_kind(g, n);
+        if (k != LLX_NODE_PARAM && k != LLX_NODE_BUFFER) continue;
+        llx_tensor *t = llx_graph_value(g, n);
+        const char *name = llx_graph_node_name(g, n);
+        golden_fill_f32(t->data, (uint64_t)llx_tensor_numel(t), name, llx_tensor_numel(t) / t->shape.dim[0],
+                        kind_of(g, name, &t->shape));
+    }
+}
+
+static void check_tensor(h5file *f, const char *path, const float *ours, const char *what)
+{
+    int64_t n;
+    double *ref = h5_read_f64(f, path, &n);
+    CHECK_MSG(ref != NULL, "%s missing in fixture", path);
+    if (!ref) return;
+    double e = rel_err(ours, ref, n, NULL);
+    CHECK_MSG(e < REL_TOL, "%s: relative error %.3g", what, e);
+    free(ref);
+}
+
+/* Full gradients, or samples + l2, sum and probe_dot for large tensors. */
+static int check_grads(llx_graph *g, h5file *f)
+{
+    int checked = 0;
+    for (size_t i = 0; i < llx_graph_node_count(g); i++) {
+        llx_node_id n = (llx_node_id)i;
+        if (llx_graph_node_kind(g, n) != LLX_NODE_PARAM) continue;
+        const char *name = llx_graph_node_name(g, n);
+        const float *grad = llx_graph_grad(g, n)->data;
+        int64_t numel = llx_tensor_numel(llx_graph_grad(g, n));
+        char path[512];
+        snprintf(path, sizeof path, "/grads/%s/full", name);
+        if (h5_exists(f, path)) {
+            check_tensor(f, path, grad, name);
+        } else {
+            int64_t ns, ni;
+            snprintf(path, sizeof path, "/grads/%s/sample", name);
+            double *sample = h5_read_f64(f, path, &ns);
+            snprintf(path, sizeof path, "/grads/%s/sample_index", name);
+            double *index = h5_read_f64(f, path, &ni);
+            CHECK_MSG(sample && index && ns == ni, "%s: samples missing", name);
+            int64_t *idx = malloc((size_t)ni * sizeof *idx);
+            for (int64_t k = 0; index && k < ni; k++) idx[k] = (int64_t)index[k];
+            if (sample && index) CHECK_MSG(rel_err(grad, sample, ns, idx) < REL_TOL, "%s: sampled gradient", name);
+            free(idx);
+            free(sample);
+            free(index);
+        }
+        snprintf(path, sizeof path, "/grads/%s", name);
+        char probe_name[512];
+        snprintf(probe_name, sizeof probe_name, "%s#probe", name);
+        double l2 = 0, sum = 0, probe = 0;
+        for (int64_t k = 0; k < numel; k++) {
+            l2 += (double)grad[k] * grad[k];
+            sum += grad[k];
+            probe += grad[k] * golden_v(probe_name, (uint64_t)k);
+        }
+        double ref_l2 = h5_attr_f64(f, path, "l2");
+        CHECK_MSG(fabs(sqrt(l2) - ref_l2) <= REL_TOL * ref_l2, "%s: l2 %.8g vs %.8g", name, sqrt(l2), ref_l2);
+        CHECK_MSG(fabs(probe - h5_attr_f64(f, path, "probe_dot")) <= REL_TOL * ref_l2 * sqrt((double)numel),
+                  "%s: probe_dot %.8g vs %.8g", name, probe, h5_attr_f64(f, path, "probe_dot"));
+        CHECK_MSG(numel == (int64_t)h5_attr_f64(f, path, "numel"), "%s: numel %lld", name, (long long)numel);
+        checked++;
+    }
+    return checked;
+}
+
+static void run_case(const golden_case *c)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/tests/fixtures/golden/%s", LLX_SOURCE_DIR, c->file);
+    h5file *f = h5_open(path);
+    CHECK_MSG(f != NULL, "cannot open %s", path);
+    if (!f) return;
+    llx_error err = {0};
+    llx_registry *reg;
+    llx_plugins *plugins;
+    llx_doc *doc;
+    llx_graph *g;
+    llx_backend *be;
+    llx_node_id logits, loss;
+    int n_sets = 0;
+    while (n_sets < 4 && c->sets[n_sets]) n_sets++;
+    snprintf(path, sizeof path, "%s/experiments/%s", LLX_SOURCE_DIR, c->experiment);
+    CHECK(llx_registry_create(&reg, &err) == LLX_OK);
+    CHECK(llx_plugins_create(&plugins, &err) == LLX_OK);
+    CHECK_MSG(llx_plugin_load_by_name(plugins, reg, "basic_block", NULL, 0, &err) == LLX_OK, "%s", err.msg);
+    CHECK_MSG(llx_doc_load(path, c->sets, n_sets, &doc, &err) == LLX_OK, "%s", err.msg);
+    llx_status st = llx_model_build(reg, llx_cfg_get(llx_doc_root(doc), "model"), c->batch, LLX_F32, &g, &logits, &err);
+    CHECK_MSG(st == LLX_OK, "%s", err.msg);
+    if (st != LLX_OK) return;
+    CHECK(llx_graph_param_count(g) == (int64_t)h5_attr_f64(f, "/params", "count"));
+    CHECK(llx_graph_add_loss(g, logits, NULL, 0, &loss, &err) == LLX_OK);
+    CHECK(llx_backend_cpu_create(2, &be, &err) == LLX_OK);
+    CHECK_MSG(llx_graph_compile(g, be, 1, &err) == LLX_OK, "%s", err.msg);
+    fill_state(g);
+    llx_tensor *x = llx_graph_value(g, llx_graph_input_node(g));
+    golden_fill_f32(x->data, (uint64_t)llx_tensor_numel(x), "input", 1, GOLDEN_INPUT);
+    llx_tensor *labels = llx_graph_value(g, llx_graph_labels_node(g));
+    int32_t k = (int32_t)llx_graph_node_shape(g, logits).dim[1];
+    for (int64_t i = 0; i < c->batch; i++) ((int32_t *)labels->data)[i] = golden_label(i, k);
+
+    CHECK_MSG(llx_graph_forward(g, false, &err) == LLX_OK, "%s", err.msg);
+    check_tensor(f, "/logits_eval", llx_graph_value(g, logits)->data, "eval logits");
+    CHECK_MSG(llx_graph_forward(g, true, &err) == LLX_OK, "%s", err.msg);
+    check_tensor(f, "/logits", llx_graph_value(g, logits)->data, "train logits");
+    check_tensor(f, "/loss", llx_graph_value(g, loss)->data, "loss");
+    check_tensor(f, "/after_train/bn1.running_mean", llx_graph_value(g, llx_graph_find(g, "bn1.running_mean"))->data,
+                 "bn1 running mean");
+    check_tensor(f, "/after_train/bn1.running_var", llx_graph_value(g, llx_graph_find(g, "bn1.running_var"))->data,
+                 "bn1 running var");
+    CHECK(llx_graph_zero_grad(g, &err) == LLX_OK);
+    CHECK_MSG(llx_graph_backward(g, loss, &err) == LLX_OK, "%s", err.msg);
+    CHECK_MSG(check_grads(g, f) == 62, "every parameter gradient checked");
+    printf("     %s: loss %.6f, %lld parameters\n", c->file, *(float *)llx_graph_value(g, loss)->data,
+           (long long)llx_graph_param_count(g));
+
+    llx_graph_free(g);
+    llx_backend_free(be);
+    llx_doc_free(doc);
+    llx_registry_free(reg);
+    llx_plugins_free(plugins);
+    h5_close(f);
+}
+
+static void test_resnet18_stem7(void)
+{
+    run_case(&(golden_case){"resnet18_stem7.h5", "resnet18.yaml", {"size=64"}, 2});
+}
+
+static void test_narrow_stem3(void)
+{
+    run_case(&(golden_case){"resnet_w16_stem3.h5", "resnet18_small_stem.yaml", {"size=32", "width=16"}, 4});
+}
+
+static void test_narrow_stem7(void)
+{
+    run_case(&(golden_case){"resnet_w16_stem7.h5", "resnet18.yaml", {"size=64", "width=16"}, 2});
+}
+
+int main(void)
+{
+    RUN(test_narrow_stem3);
+    RUN(test_narrow_stem7);
+    RUN(test_resnet18_stem7);
+    return check_report();
+}

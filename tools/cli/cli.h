@@ -1,0 +1,36 @@
+/* cli.h: shared pieces of the `llx` command line (the only place that exits). */
+#ifndef LLX_CLI_H
+#define LLX_CLI_H
+
+#include "llx/llx.h"
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary; /* one line for `llx --help` */
+    const char *usage;   /* full text for `llx CMD --help` */
+    int (*run)(int argc, char **argv);
+} cli_command;
+
+/* A registry with the built-ins and every plugin on the search path plus
+ * the experiment's `plugin_paths:` (doc may be NULL). */
+typedef struct cli_env {
+    llx_registry *reg;
+    llx_plugins *plugins;
+    llx_doc *doc;
+} cli_env;
+
+/* Loads EXP.yaml with the --set options found in argv (argv[0] is the command). */
+int cli_env_open(cli_env *env, const char *exp_path, const char *const *sets, int n_sets);
+void cli_env_close(cli_env *env);
+
+/* Prints "llx: <msg>" to stderr and returns 1. */
+int cli_fail(const llx_error *err);
+/* 11180103 -> "11,180,103". */
+const char *cli_thousands(int64_t v, char *buf, size_t cap);
+/* True if argv holds -h or --help. */
+int cli_wants_help(int argc, char **argv);
+
+int cmd_summary(int argc, char **argv);
+int cmd_plugins(int argc, char **argv);
+
+#endif

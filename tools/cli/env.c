@@ -1,0 +1,66 @@
+/* env.c: the registry, plugins and experiment document that commands share. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cli_fail(const llx_error *err)
+{
+    fprintf(stderr, "llx: %s\n", err->msg);
+    return 1;
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    return 0;
+}
+
+const char *cli_thousands(int64_t v, char *buf, size_t cap)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
+    size_t o = 0;
+    if (v < 0 && o + 1 < cap) buf[o++] = '-';
+    for (int i = 0; i < n && o + 2 < cap; i++) {
+        if (i && (n - i) % 3 == 0) buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+/* `plugin_paths:` of the experiment: folders searched after the defaults. */
+static int experiment_plugin_dirs(const llx_doc *doc, const char **dirs, int cap)
+{
+    const llx_cfg *list = doc ? llx_cfg_get(llx_doc_root(doc), "plugin_paths") : NULL;
+    int n = 0;
+    for (size_t i = 0; list && i < llx_cfg_len(list) && n < cap; i++)
+        if (llx_cfg_str(llx_cfg_at(list, i))) dirs[n++] = llx_cfg_str(llx_cfg_at(list, i));
+    return n;
+}
+
+int cli_env_open(cli_env *env, const char *exp_path, const char *const *sets, int n_sets)
+{
+    memset(env, 0, sizeof *env);
+    llx_error err = {0};
+    if (exp_path && llx_doc_load(exp_path, sets, n_sets, &env->doc, &err) != LLX_OK)
+        return cli_fail(&err);
+    const char *dirs[32];
+    int n_dirs = experiment_plugin_dirs(env->doc, dirs, 32);
+    if (llx_registry_create(&env->reg, &err) != LLX_OK || llx_plugins_create(&env->plugins, &err) != LLX_OK ||
+        llx_plugins_load_all(env->plugins, env->reg, dirs, n_dirs, &err) != LLX_OK) {
+        cli_env_close(env);
+        return cli_fail(&err);
+    }
+    return 0;
+}
+
+void cli_env_close(cli_env *env)
+{
+    llx_registry_free(env->reg);
+    llx_plugins_free(env->plugins);
+    llx_doc_free(env->doc);
+    memset(env, 0, sizeof *env);
+}
