@@ -24,7 +24,8 @@ static llx_status bn_infer(const void *attr, const llx_shape *in, int n_in, llx_
     LLX_TRY(llx_require_4d(&in[0], "batchnorm2d", "input", err));
     if (!(a->eps > 0) || !(a->momentum >= 0 && a->momentum <= 1))
         return llx_errorf(err, LLX_ERR_INVALID,
-                          "batchnorm2d: need eps > 0 and momentum in [0, 1], got eps %g momentum %g",
+                          "batchnorm2d: need eps > 0 and momentum in [0, 1], "
+                          "got eps %g momentum %g",
                           a->eps, a->momentum);
     for (int i = 1; i < n_in; i++)
         if (in[i].ndim != 1 || in[i].dim[0] != in[0].dim[1]) {

@@ -44,9 +44,11 @@ static llx_status concat_geom_of(const llx_op_call *c, concat_geom *g, llx_error
     g->n = out.dim[0];
     g->hw = out.dim[2] * out.dim[3];
     g->c_out = out.dim[1];
-    for (int i = 0, at = 0; i < c->n_in; at += (int)in[i].dim[1], i++) {
+    int64_t at = 0;
+    for (int i = 0; i < c->n_in; i++) {
         g->c[i] = in[i].dim[1];
         g->c_at[i] = at;
+        at += g->c[i];
     }
     return LLX_OK;
 }

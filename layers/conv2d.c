@@ -38,7 +38,8 @@ static llx_status conv2d_infer(const void *attr, const llx_shape *in, int n_in, 
     llx_shape_str(&in[1], ws, sizeof ws);
     if (a->stride_h < 1 || a->stride_w < 1 || a->pad_h < 0 || a->pad_w < 0)
         return llx_errorf(err, LLX_ERR_INVALID,
-                          "conv2d: stride must be >= 1 and padding >= 0, got stride %dx%d pad %dx%d",
+                          "conv2d: stride must be >= 1 and padding >= 0, "
+                          "got stride %dx%d pad %dx%d",
                           a->stride_h, a->stride_w, a->pad_h, a->pad_w);
     if (in[0].dim[1] != in[1].dim[1])
         return llx_errorf(err, LLX_ERR_SHAPE,

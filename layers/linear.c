@@ -16,8 +16,8 @@ static llx_status linear_infer(const void *attr, const llx_shape *in, int n_in, 
     llx_shape_str(&in[0], xs, sizeof xs);
     llx_shape_str(&in[1], ws, sizeof ws);
     if (in[0].ndim != 2 && in[0].ndim != 4)
-        return llx_errorf(err, LLX_ERR_SHAPE, "linear: input must be (N, F) or (N, C, H, W), got %s",
-                          xs);
+        return llx_errorf(err, LLX_ERR_SHAPE,
+                          "linear: input must be (N, F) or (N, C, H, W), got %s", xs);
     if (in[1].ndim != 2)
         return llx_errorf(err, LLX_ERR_SHAPE, "linear: weight must be (O, F), got %s", ws);
     int64_t f = llx_shape_numel(&in[0]) / (in[0].dim[0] ? in[0].dim[0] : 1);

@@ -20,7 +20,8 @@ static llx_status maxpool2d_infer(const void *attr, const llx_shape *in, int n_i
     llx_shape_str(&in[0], xs, sizeof xs);
     if (a->kernel_h < 1 || a->kernel_w < 1 || a->stride_h < 1 || a->stride_w < 1)
         return llx_errorf(err, LLX_ERR_INVALID,
-                          "maxpool2d: kernel and stride must be >= 1, got kernel %dx%d stride %dx%d",
+                          "maxpool2d: kernel and stride must be >= 1, "
+                          "got kernel %dx%d stride %dx%d",
                           a->kernel_h, a->kernel_w, a->stride_h, a->stride_w);
     if (a->pad_h < 0 || a->pad_w < 0 || 2 * a->pad_h > a->kernel_h || 2 * a->pad_w > a->kernel_w)
         return llx_errorf(err, LLX_ERR_INVALID,

@@ -33,8 +33,9 @@ llx_status llx_sgd_update(llx_backend *be, const llx_sgd_params *p, bool first_s
     const char *name = w->name ? w->name : "(unnamed)";
     bool need_v = p->momentum != 0;
     if (w->dtype != LLX_F32 && w->dtype != LLX_F64)
-        return llx_errorf(err, LLX_ERR_UNSUPPORTED, "sgd: parameter '%s' has dtype %s, want f32/f64",
-                          name, llx_dtype_name(w->dtype));
+        return llx_errorf(err, LLX_ERR_UNSUPPORTED,
+                          "sgd: parameter '%s' has dtype %s, want f32 or f64", name,
+                          llx_dtype_name(w->dtype));
     if (!llx_shape_equal(&w->shape, &grad->shape) ||
         (need_v && (!velocity || !llx_shape_equal(&w->shape, &velocity->shape))))
         return llx_errorf(err, LLX_ERR_SHAPE,

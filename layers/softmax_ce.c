@@ -21,7 +21,8 @@ static llx_status softmax_ce_infer(const void *attr, const llx_shape *in, int n_
     if (in[0].ndim != 2)
         return llx_errorf(err, LLX_ERR_SHAPE, "softmax_ce: logits must be (N, K), got %s", ls);
     if (in[1].ndim != 1 || in[1].dim[0] != in[0].dim[0])
-        return llx_errorf(err, LLX_ERR_SHAPE, "softmax_ce: labels %s do not fit logits %s: want (%lld)",
+        return llx_errorf(err, LLX_ERR_SHAPE,
+                          "softmax_ce: labels %s do not fit logits %s: want (%lld)",
                           llx_shape_str(&in[1], ys, sizeof ys), ls, (long long)in[0].dim[0]);
     if (n_in > 2 && (in[2].ndim != 1 || in[2].dim[0] != in[0].dim[1]))
         return llx_errorf(err, LLX_ERR_SHAPE,
@@ -56,8 +57,9 @@ static llx_status softmax_ce_forward(const llx_op_call *c, llx_error *err)
                               "softmax_ce: label %d of sample %lld is outside [0, %lld)", y[i],
                               (long long)i, (long long)s->dim[1]);
     const void *w = c->n_in > 2 ? c->in[2]->data : NULL;
-    LLX_DISPATCH(c->out->dtype, softmax_ce_fwd, ((const llx_softmax_ce_attr *)c->attr)->reduction_mean,
-                 s->dim[0], s->dim[1], c->in[0]->data, y, w, c->out->data, c->saved);
+    int mean = ((const llx_softmax_ce_attr *)c->attr)->reduction_mean;
+    LLX_DISPATCH(c->out->dtype, softmax_ce_fwd, mean, s->dim[0], s->dim[1], c->in[0]->data, y, w,
+                 c->out->data, c->saved);
     return LLX_OK;
 }
 
@@ -66,9 +68,9 @@ static llx_status softmax_ce_backward(const llx_op_call *c, llx_error *err)
     if (!c->din[0]) return LLX_OK;
     const llx_shape *s = &c->in[0]->shape;
     const void *w = c->n_in > 2 ? c->in[2]->data : NULL;
-    LLX_DISPATCH(c->out->dtype, softmax_ce_bwd, ((const llx_softmax_ce_attr *)c->attr)->reduction_mean,
-                 s->dim[0], s->dim[1], c->in[1]->data, w, c->saved, c->dout->data,
-                 c->din[0]->data);
+    int mean = ((const llx_softmax_ce_attr *)c->attr)->reduction_mean;
+    LLX_DISPATCH(c->out->dtype, softmax_ce_bwd, mean, s->dim[0], s->dim[1], c->in[1]->data, w,
+                 c->saved, c->dout->data, c->din[0]->data);
     return LLX_OK;
 }
 
