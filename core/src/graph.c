@@ -99,6 +99,20 @@ int llx_graph_add_row(llx_graph *g, const char *name, const char *type, int dept
     return (int)g->n_rows++;
 }
 
+llx_node_id llx_graph_add_input(llx_graph *g, const char *name, llx_shape shape, bool requires_grad)
+{
+    LLX_ASSERT(!g->be);
+    node in = {.kind = LLX_NODE_INPUT, .name = (char *)name, .shape = shape, .dtype = g->dtype,
+               .row = -1, .batched = true, .requires_grad = requires_grad};
+    return llx_graph_add_node(g, &in, NULL, 0);
+}
+
+void llx_graph_input_requires_grad(llx_graph *g, llx_node_id input)
+{
+    LLX_ASSERT(!g->be && g->nodes[input].kind == LLX_NODE_INPUT);
+    g->nodes[input].requires_grad = true;
+}
+
 /* ---------------------------------------------------------------- compile */
 
 static bool takes_grad(const node *n, int i) { return !(n->op->no_grad_inputs & (1u << i)); }
@@ -107,7 +121,7 @@ static void mark_needs_grad(llx_graph *g)
 {
     for (size_t i = 0; i < g->n_nodes; i++) {
         node *n = &g->nodes[i];
-        n->needs_grad = n->kind == LLX_NODE_PARAM;
+        n->needs_grad = n->kind == LLX_NODE_PARAM || n->requires_grad;
         if (n->kind != LLX_NODE_OP) continue;
         for (int k = 0; k < n->n_in; k++)
             if (takes_grad(n, k) && g->nodes[n->in[k]].needs_grad) n->needs_grad = true;
@@ -231,23 +245,30 @@ llx_status llx_graph_forward(llx_graph *g, bool training, llx_error *err)
     return LLX_OK;
 }
 
-llx_status llx_graph_backward(llx_graph *g, llx_node_id loss, llx_error *err)
+llx_status llx_graph_backward_seed(llx_graph *g, llx_node_id out, const void *dout_host, llx_error *err)
 {
     if (!g->be) return llx_errorf(err, LLX_ERR_INVALID, "graph: backward before compile");
-    node *l = &g->nodes[loss];
-    if (!l->needs_grad || llx_shape_numel(&l->shape) != 1)
-        return llx_errorf(err, LLX_ERR_INVALID, "graph: backward needs a scalar loss with parameters under it");
+    node *o = &g->nodes[out];
+    if (!o->needs_grad)
+        return llx_errorf(err, LLX_ERR_INVALID, "graph: backward from '%s', which depends on no parameter", o->name);
     LLX_TRY(g->be->memset_zero(g->be, g->arenas[ARENA_ACT_GRAD], g->act_grad_bytes, err));
-    const double one_f64 = 1.0;
-    const float one_f32 = 1.0f;
-    const void *one = l->dtype == LLX_F64 ? (const void *)&one_f64 : (const void *)&one_f32;
-    LLX_TRY(g->be->to_device(g->be, l->grad.data, one, llx_dtype_size(l->dtype), err));
-    for (size_t i = (size_t)loss + 1; i-- > 0;) {
+    LLX_TRY(g->be->to_device(g->be, o->grad.data, dout_host, llx_tensor_bytes(&o->grad), err));
+    for (size_t i = (size_t)out + 1; i-- > 0;) {
         node *n = &g->nodes[i];
         if (n->kind != LLX_NODE_OP || !n->needs_grad) continue;
         if (llx_op_backward(&n->call, err) != LLX_OK) return run_error(g, n, "backward", err);
     }
     return LLX_OK;
+}
+
+llx_status llx_graph_backward(llx_graph *g, llx_node_id loss, llx_error *err)
+{
+    if (llx_shape_numel(&g->nodes[loss].shape) != 1)
+        return llx_errorf(err, LLX_ERR_INVALID, "graph: backward needs a scalar loss");
+    const double one_f64 = 1.0;
+    const float one_f32 = 1.0f;
+    return llx_graph_backward_seed(g, loss, g->dtype == LLX_F64 ? (const void *)&one_f64 : (const void *)&one_f32,
+                                   err);
 }
 
 llx_status llx_graph_zero_grad(llx_graph *g, llx_error *err)

@@ -21,7 +21,8 @@ typedef struct node {
     double *init_values; /* (optional, owned) explicit initial values, numel long */
     int row;         /* the layer row that made it, -1 for graph inputs */
     bool batched;    /* dim 0 is the batch */
-    bool needs_grad; /* set by compile */
+    bool requires_grad; /* inputs whose gradient is wanted */
+    bool needs_grad;    /* set by compile */
     llx_tensor value, grad;
     void *saved;
     size_t saved_bytes;

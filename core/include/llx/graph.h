@@ -27,6 +27,12 @@ llx_status llx_graph_create(const llx_registry *r, llx_dtype dtype, llx_shape in
                             llx_graph **out, llx_error *err);
 void llx_graph_free(llx_graph *g);
 
+/* Adds another input node (for blocks with several inputs, tests); requires_grad:
+ * its gradient is computed by backward (llx_graph_grad). Before compile. */
+llx_node_id llx_graph_add_input(llx_graph *g, const char *name, llx_shape shape, bool requires_grad);
+/* Makes backward compute the gradient of an input node (the main input too). Before compile. */
+void llx_graph_input_requires_grad(llx_graph *g, llx_node_id input);
+
 /* The builder that layers use to add to g (valid while g lives). */
 llx_builder *llx_graph_builder(llx_graph *g);
 llx_node_id llx_graph_input_node(const llx_graph *g);
@@ -57,6 +63,9 @@ llx_status llx_graph_forward(llx_graph *g, bool training, llx_error *err);
 /* Seeds d(loss)/d(loss) = 1 and runs backward in reverse order. Parameter
  * gradients accumulate: call llx_graph_zero_grad between steps. */
 llx_status llx_graph_backward(llx_graph *g, llx_node_id loss, llx_error *err);
+/* Backward from any node with a given output gradient (host memory, the node's numel
+ * elements of the graph's dtype): d(sum(out * dout))/d(everything). */
+llx_status llx_graph_backward_seed(llx_graph *g, llx_node_id out, const void *dout_host, llx_error *err);
 llx_status llx_graph_zero_grad(llx_graph *g, llx_error *err);
 /* Runs the next passes on the first n <= planned batch samples (a last, short batch). */
 llx_status llx_graph_set_batch(llx_graph *g, int64_t n, llx_error *err);
