@@ -33,32 +33,6 @@ static double rel_err(const float *a, const double *b, int64_t n, const int64_t 
     return diff / scale;
 }
 
-static golden_kind kind_of(llx_graph *g, const char *name, const llx_shape *s)
-{
-    size_t len = strlen(name);
-    if (len > 12 && strcmp(name + len - 12, "running_mean") == 0) return GOLDEN_BN_MEAN;
-    if (len > 11 && strcmp(name + len - 11, "running_var") == 0) return GOLDEN_BN_VAR;
-    if (s->ndim > 1) return GOLDEN_WEIGHT;
-    char sibling[512];
-    snprintf(sibling, sizeof sibling, "%.*s.running_mean", (int)(strrchr(name, '.') - name), name);
-    bool bn = llx_graph_find(g, sibling) != LLX_NO_NODE;
-    bool weight = strcmp(strrchr(name, '.'), ".weight") == 0;
-    return bn ? (weight ? GOLDEN_BN_WEIGHT : GOLDEN_BN_BIAS) : GOLDEN_BIAS;
-}
-
-static void fill_state(llx_graph *g)
-{
-    for (size_t i = 0; i < llx_graph_node_count(g); i++) {
-        llx_node_id n = (llx_node_id)i;
-        llx_node_kind k = llx_graph_node_kind(g, n);
-        if (k != LLX_NODE_PARAM && k != LLX_NODE_BUFFER) continue;
-        llx_tensor *t = llx_graph_value(g, n);
-        const char *name = llx_graph_node_name(g, n);
-        golden_fill_f32(t->data, (uint64_t)llx_tensor_numel(t), name, llx_tensor_numel(t) / t->shape.dim[0],
-                        kind_of(g, name, &t->shape));
-    }
-}
-
 static void check_tensor(h5file *f, const char *path, const float *ours, const char *what)
 {
     int64_t n;
@@ -145,7 +119,7 @@ static void run_case(const golden_case *c)
     CHECK(llx_graph_add_loss(g, logits, NULL, 0, &loss, &err) == LLX_OK);
     CHECK(llx_backend_cpu_create(2, &be, &err) == LLX_OK);
     CHECK_MSG(llx_graph_compile(g, be, 1, &err) == LLX_OK, "%s", err.msg);
-    fill_state(g);
+    golden_fill_graph(g);
     llx_tensor *x = llx_graph_value(g, llx_graph_input_node(g));
     golden_fill_f32(x->data, (uint64_t)llx_tensor_numel(x), "input", 1, GOLDEN_INPUT);
     llx_tensor *labels = llx_graph_value(g, llx_graph_labels_node(g));

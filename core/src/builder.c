@@ -42,6 +42,8 @@ llx_status llx_build_fail(llx_builder *b, const llx_cfg *at, llx_status st, cons
 
 llx_status llx_build_status(const llx_builder *b) { return b->status; }
 
+const llx_error *llx_build_error(const llx_builder *b) { return &b->err; }
+
 /* ---------------------------------------------------------------- scopes */
 
 void llx_scope_push(llx_builder *b, const char *name)

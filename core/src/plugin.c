@@ -26,6 +26,10 @@ typedef struct loaded {
 struct llx_plugins {
     loaded *items;
     size_t n, cap;
+    /* Plugins refused after their register function ran: the registry may
+     * point into them, so they stay mapped until llx_plugins_free. */
+    void **kept;
+    size_t n_kept, cap_kept;
 };
 
 llx_status llx_plugins_create(llx_plugins **out, llx_error *err)
@@ -37,10 +41,12 @@ llx_status llx_plugins_create(llx_plugins **out, llx_error *err)
 void llx_plugins_free(llx_plugins *p)
 {
     if (!p) return;
-    for (size_t i = 0; i < p->n; i++) {
+    for (size_t i = p->n_kept; i-- > 0;) dlclose(p->kept[i]);
+    for (size_t i = p->n; i-- > 0;) { /* the reverse of the load order */
         dlclose(p->items[i].handle);
         free(p->items[i].path);
     }
+    free(p->kept);
     free(p->items);
     free(p);
 }
@@ -61,12 +67,41 @@ static const loaded *find_loaded(const llx_plugins *p, const char *name)
     return NULL;
 }
 
+/* Keeps a refused plugin's handle for llx_plugins_free (on no memory: leaves it mapped). */
+static void keep_mapped(llx_plugins *p, void *h)
+{
+    if (p->n_kept == p->cap_kept) {
+        size_t cap = p->cap_kept ? 2 * p->cap_kept : 4;
+        void **kept = realloc(p->kept, cap * sizeof *kept);
+        if (!kept) return;
+        p->kept = kept;
+        p->cap_kept = cap;
+    }
+    p->kept[p->n_kept++] = h;
+}
+
+/* A file named llx_x.so may hold a plugin named otherwise: also compare paths. */
+static bool loaded_from(const llx_plugins *p, const char *path)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (strcmp(p->items[i].path, path) == 0) return true;
+    return false;
+}
+
 llx_status llx_plugin_load(llx_plugins *p, llx_registry *r, const char *path, llx_error *err)
 {
     struct stat sb;
     if (stat(path, &sb) != 0)
         return llx_errorf(err, LLX_ERR_PLUGIN, "plugin %s: no such file", path);
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    /* dlopen searches the library path for a name without '/': make it a file name. */
+    char local[4096];
+    const char *file = path;
+    if (!strchr(path, '/')) {
+        snprintf(local, sizeof local, "./%s", path);
+        file = local;
+    }
+    dlerror(); /* clear a stale message */
+    void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (!h) return llx_errorf(err, LLX_ERR_PLUGIN, "plugin %s: cannot load: %s", path, dlerror());
     llx_plugin_entry_fn entry;
     *(void **)&entry = dlsym(h, LLX_PLUGIN_ENTRY_NAME);
@@ -77,20 +112,32 @@ llx_status llx_plugin_load(llx_plugins *p, llx_registry *r, const char *path, ll
                           path, LLX_PLUGIN_ENTRY_NAME);
     }
     const llx_plugin_info *info = entry();
+    const loaded *first = NULL;
     llx_status st = LLX_OK;
-    if (!info || !info->name || !info->register_fn)
-        st = llx_errorf(err, LLX_ERR_PLUGIN, "plugin %s: %s returned no valid plugin info", path,
-                        LLX_PLUGIN_ENTRY_NAME);
+    bool registered = false; /* register_fn ran: the registry may point into the plugin */
+    /* abi_version first: it is the one field every ABI puts first. */
+    if (!info)
+        st = llx_errorf(err, LLX_ERR_PLUGIN, "plugin %s: %s returned NULL", path, LLX_PLUGIN_ENTRY_NAME);
     else if (info->abi_version != LLX_ABI_VERSION)
         st = llx_errorf(err, LLX_ERR_PLUGIN,
                         "plugin %s ('%s' %s): built for llx plugin ABI %d, this llx has ABI %d: rebuild the plugin against this llx's headers",
-                        path, info->name, info->version ? info->version : "?", info->abi_version,
-                        LLX_ABI_VERSION);
-    else if (find_loaded(p, info->name))
+                        path, info->name ? info->name : "?", info->version ? info->version : "?",
+                        info->abi_version, LLX_ABI_VERSION);
+    else if (!info->name || !info->version || !info->register_fn)
+        st = llx_errorf(err, LLX_ERR_PLUGIN,
+                        "plugin %s: %s returned no valid plugin info (name, version and register function are "
+                        "required)",
+                        path, LLX_PLUGIN_ENTRY_NAME);
+    else if ((first = find_loaded(p, info->name)))
         st = llx_errorf(err, LLX_ERR_PLUGIN, "plugin %s: a plugin named '%s' is already loaded from %s", path,
-                        info->name, find_loaded(p, info->name)->path);
-    else if ((st = info->register_fn(r, err)) != LLX_OK)
-        llx_error_prefix(err, "plugin %s ('%s')", path, info->name);
+                        info->name, first->path);
+    else {
+        registered = true;
+        st = info->register_fn(r, err);
+        if (st != LLX_OK) llx_error_prefix(err, "plugin %s ('%s')", path, info->name);
+    }
+    char *copy = NULL;
+    if (st == LLX_OK && !(copy = strdup(path))) st = llx_errorf(err, LLX_ERR_NOMEM, "plugins: out of memory");
     if (st == LLX_OK && p->n == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 8;
         loaded *items = realloc(p->items, cap * sizeof *items);
@@ -101,12 +148,12 @@ llx_status llx_plugin_load(llx_plugins *p, llx_registry *r, const char *path, ll
         }
     }
     if (st != LLX_OK) {
-        /* A plugin that registered some layers before failing stays mapped:
-         * the registry may point into it. */
-        if (!info || info->abi_version != LLX_ABI_VERSION || !info->register_fn) dlclose(h);
+        free(copy);
+        if (registered) keep_mapped(p, h);
+        else dlclose(h); /* also drops the reference a second dlopen of a loaded file took */
         return st;
     }
-    p->items[p->n++] = (loaded){h, strdup(path), info};
+    p->items[p->n++] = (loaded){h, copy, info};
     return LLX_OK;
 }
 
@@ -186,11 +233,10 @@ llx_status llx_plugins_load_all(llx_plugins *p, llx_registry *r, const char *con
         for (int f = 0; f < n_files; f++) {
             char name[256];
             snprintf(name, sizeof name, "%.*s", (int)(strlen(files[f]) - 7), files[f] + 4);
-            if (st == LLX_OK && !find_loaded(p, name)) {
-                char path[4096];
-                snprintf(path, sizeof path, "%s/%s", dirs[i], files[f]);
+            char path[4096];
+            snprintf(path, sizeof path, "%s/%s", dirs[i], files[f]);
+            if (st == LLX_OK && !find_loaded(p, name) && !loaded_from(p, path))
                 st = llx_plugin_load(p, r, path, err);
-            }
             free(files[f]);
         }
     }

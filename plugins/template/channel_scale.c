@@ -21,6 +21,7 @@ static const llx_key_spec channel_scale_keys[] = {
 static llx_status channel_scale_build(llx_builder *b, const llx_cfg *cfg, const llx_node_id *in, int n_in,
                                       llx_node_id *out)
 {
+    if (n_in < 1) return llx_build_fail(b, NULL, LLX_ERR_INVALID, "needs an input");
     llx_node_id x = in[LLX_ATTN_CUR];
     llx_shape xs = llx_node_shape(b, x);
     if (xs.ndim != 4) return llx_build_fail(b, NULL, LLX_ERR_SHAPE, "needs a 4-D (N, C, H, W) input");

@@ -8,8 +8,8 @@
 #endif
 
 /* LLX_PLUGIN stringifies its first argument: pass the expanded name through. */
-#define DUP_STR_(x) #x
-#define DUP_STR(x) DUP_STR_(x)
+#define DUP_STR_(x)                                  #x
+#define DUP_STR(x)                                   DUP_STR_(x)
 #define DUP_PLUGIN_EXPANDED(NAME, VERSION, REGISTER) LLX_PLUGIN(NAME, VERSION, REGISTER)
 
 static llx_status dup_build(llx_builder *b, const llx_cfg *cfg, const llx_node_id *in, int n_in,

@@ -3,6 +3,9 @@
  * test can tell which folder of the search path won. Registers no layers. */
 #include "llx/plugin.h"
 
-static llx_status order_register(llx_registry *r, llx_error *err) { return LLX_OK; }
+static llx_status order_register(llx_registry *r, llx_error *err)
+{
+    return LLX_OK;
+}
 
 LLX_PLUGIN(order, ORDER_VERSION, order_register)

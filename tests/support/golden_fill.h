@@ -41,6 +41,17 @@ double golden_value(const char *name, uint64_t i, int64_t fan_in, golden_kind ki
 void golden_fill_f32(float *dst, uint64_t n, const char *name, int64_t fan_in,
                      golden_kind kind);
 
+/* Fills a tensor (F32 or F64, host memory) with golden_value cast to float,
+ * fan_in = numel / shape[0]. */
+struct llx_tensor;
+void golden_fill_tensor(struct llx_tensor *t, const char *name, golden_kind kind);
+
+/* Fills every parameter and buffer of a compiled CPU graph by its name: BN
+ * weight/bias/running stats (a sibling "<prefix>.running_mean" marks a BN),
+ * other weights (2-D or more) and biases. */
+struct llx_graph;
+void golden_fill_graph(struct llx_graph *g);
+
 /* The fixtures' labels: (3 n + 1) % classes. */
 int32_t golden_label(int64_t n, int32_t classes);
 

@@ -1,5 +1,6 @@
 /* env.c: the registry, plugins and experiment document that commands share. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -31,13 +32,23 @@ const char *cli_thousands(int64_t v, char *buf, size_t cap)
     return buf;
 }
 
-/* `plugin_paths:` of the experiment: folders searched after the defaults. */
-static int experiment_plugin_dirs(const llx_doc *doc, const char **dirs, int cap)
+/* `plugin_paths:` of the experiment: folders searched after the defaults; relative
+ * ones are taken from the experiment file's folder. Fills dirs with malloc'd paths. */
+static int experiment_plugin_dirs(const llx_doc *doc, const char *exp_path, char **dirs, int cap)
 {
     const llx_cfg *list = doc ? llx_cfg_get(llx_doc_root(doc), "plugin_paths") : NULL;
-    int n = 0;
-    for (size_t i = 0; list && i < llx_cfg_len(list) && n < cap; i++)
-        if (llx_cfg_str(llx_cfg_at(list, i))) dirs[n++] = llx_cfg_str(llx_cfg_at(list, i));
+    const char *slash = exp_path ? strrchr(exp_path, '/') : NULL;
+    int base_len = slash ? (int)(slash - exp_path) : 1, n = 0;
+    const char *base = slash ? exp_path : ".";
+    for (size_t i = 0; list && i < llx_cfg_len(list) && n < cap; i++) {
+        const char *d = llx_cfg_str(llx_cfg_at(list, i));
+        if (!d) continue;
+        size_t len = strlen(d) + (size_t)base_len + 2;
+        dirs[n] = malloc(len);
+        if (d[0] == '/') snprintf(dirs[n], len, "%s", d);
+        else snprintf(dirs[n], len, "%.*s/%s", base_len, base, d);
+        n++;
+    }
     return n;
 }
 
@@ -47,10 +58,13 @@ int cli_env_open(cli_env *env, const char *exp_path, const char *const *sets, in
     llx_error err = {0};
     if (exp_path && llx_doc_load(exp_path, sets, n_sets, &env->doc, &err) != LLX_OK)
         return cli_fail(&err);
-    const char *dirs[32];
-    int n_dirs = experiment_plugin_dirs(env->doc, dirs, 32);
-    if (llx_registry_create(&env->reg, &err) != LLX_OK || llx_plugins_create(&env->plugins, &err) != LLX_OK ||
-        llx_plugins_load_all(env->plugins, env->reg, dirs, n_dirs, &err) != LLX_OK) {
+    char *dirs[32];
+    int n_dirs = experiment_plugin_dirs(env->doc, exp_path, dirs, 32);
+    llx_status st = llx_registry_create(&env->reg, &err);
+    if (st == LLX_OK) st = llx_plugins_create(&env->plugins, &err);
+    if (st == LLX_OK) st = llx_plugins_load_all(env->plugins, env->reg, (const char *const *)dirs, n_dirs, &err);
+    for (int i = 0; i < n_dirs; i++) free(dirs[i]);
+    if (st != LLX_OK) {
         cli_env_close(env);
         return cli_fail(&err);
     }

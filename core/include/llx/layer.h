@@ -125,5 +125,7 @@ void llx_scope_pop(llx_builder *b);
 llx_status llx_build_fail(llx_builder *b, const llx_cfg *at, llx_status st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 llx_status llx_build_status(const llx_builder *b);
+/* The first error with its message (status LLX_OK when none). */
+const llx_error *llx_build_error(const llx_builder *b);
 
 #endif
