@@ -3,198 +3,10 @@
  * Finite-difference gradient checks (F64) over the options, forward values against numbers
  * worked out by hand, shape-inference messages, and F32 kernels against F64 kernels
  * (forward and backward) on the same inputs. */
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
-
 #include "check.h"
 #include "gradcheck.h"
 #include "llx/llx.h"
-
-/* ---- op_run: runs one op forward and backward on tensors built here, in F32 or F64 ---- */
-
-typedef struct op_run {
-    llx_shape out_shape;
-    double *out;                    /* forward output */
-    double *in[LLX_OP_MAX_INPUTS];  /* inputs after forward (running statistics updated) */
-    double *din[LLX_OP_MAX_INPUTS]; /* input gradients from backward (NULL: none) */
-} op_run;
-
-static uint64_t run_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static double run_uniform(uint64_t *s) { return (double)(run_next(s) >> 11) / 9007199254740992.0; }
-
-/* p (n) filled as gc_fill says (see gradcheck.h). */
-static void run_fill(const gc_input *gi, double *p, int64_t n, uint64_t *s)
-{
-    for (int64_t i = 0; i < n; i++) {
-        switch (gi->fill) {
-        case GC_LABELS: p[i] = (double)(run_next(s) % (uint64_t)gi->labels_k); break;
-        case GC_POSITIVE: p[i] = 0.5 + run_uniform(s); break;
-        case GC_SPREAD: p[i] = -1.0 + 2.0 * (double)i / (double)(n > 1 ? n - 1 : 1); break;
-        default: p[i] = 2.0 * run_uniform(s) - 1.0; break;
-        }
-    }
-    if (gi->fill == GC_SPREAD)
-        for (int64_t i = n - 1; i > 0; i--) {
-            int64_t j = (int64_t)(run_next(s) % (uint64_t)(i + 1));
-            double t = p[i];
-            p[i] = p[j];
-            p[j] = t;
-        }
-}
-
-static void run_store(llx_tensor *t, const double *v)
-{
-    for (int64_t i = 0; i < llx_tensor_numel(t); i++) {
-        if (t->dtype == LLX_F32) ((float *)t->data)[i] = (float)v[i];
-        else if (t->dtype == LLX_F64) ((double *)t->data)[i] = v[i];
-        else ((int32_t *)t->data)[i] = (int32_t)v[i];
-    }
-}
-
-static double *run_load(const llx_tensor *t)
-{
-    double *v = malloc((size_t)llx_tensor_numel(t) * sizeof *v);
-    for (int64_t i = 0; i < llx_tensor_numel(t); i++) {
-        if (t->dtype == LLX_F32) v[i] = ((float *)t->data)[i];
-        else if (t->dtype == LLX_F64) v[i] = ((double *)t->data)[i];
-        else v[i] = ((int32_t *)t->data)[i];
-    }
-    return v;
-}
-
-static void op_run_free(op_run *r)
-{
-    free(r->out);
-    for (int i = 0; i < LLX_OP_MAX_INPUTS; i++) {
-        free(r->in[i]);
-        free(r->din[i]);
-    }
-    memset(r, 0, sizeof *r);
-}
-
-/* Runs c->op forward, then backward with dout (NULL: random, from the seed) in dtype dt.
- * values[i] (values or values[i] may be NULL) gives input i, else c->in[i].fill does. */
-static llx_status op_run_do(const gc_case *c, llx_dtype dt, const double *const *values,
-                            const double *dout, op_run *r, llx_error *err)
-{
-    memset(r, 0, sizeof *r);
-    llx_backend *be;
-    LLX_TRY(llx_backend_cpu_create(0, &be, err));
-    uint64_t seed = c->seed ? c->seed : 777;
-    llx_tensor in[LLX_OP_MAX_INPUTS], din[LLX_OP_MAX_INPUTS], out = {0}, dy = {0};
-    llx_shape shapes[LLX_OP_MAX_INPUTS];
-    llx_op_call call = {.op = c->op, .attr = c->attr, .n_in = c->n_in,
-                        .training = c->training, .backend = be};
-    memset(din, 0, sizeof din);
-    for (int i = 0; i < c->n_in; i++) {
-        const gc_input *gi = &c->in[i];
-        shapes[i] = gi->shape;
-        int64_t n = llx_shape_numel(&gi->shape);
-        llx_dtype idt = gi->fill == GC_LABELS ? LLX_I32 : dt;
-        double *v = malloc((size_t)n * sizeof *v);
-        if (values && values[i]) memcpy(v, values[i], (size_t)n * sizeof *v);
-        else run_fill(gi, v, n, &seed);
-        in[i] = (llx_tensor){.name = "in", .dtype = idt, .shape = gi->shape,
-                             .data = calloc((size_t)n, llx_dtype_size(idt))};
-        run_store(&in[i], v);
-        free(v);
-        call.in[i] = &in[i];
-        if (!(c->op->no_grad_inputs & (1u << i)) && idt != LLX_I32) {
-            din[i] = in[i];
-            din[i].data = calloc((size_t)n, llx_dtype_size(idt));
-            call.din[i] = &din[i];
-        }
-    }
-    llx_status st = c->op->infer(c->attr, shapes, c->n_in, &r->out_shape, err);
-    void *saved = NULL, *ws = NULL;
-    if (st == LLX_OK) {
-        int64_t n_out = llx_shape_numel(&r->out_shape);
-        out = (llx_tensor){.name = "out", .dtype = dt, .shape = r->out_shape,
-                           .data = calloc((size_t)n_out, llx_dtype_size(dt))};
-        dy = out;
-        dy.data = calloc((size_t)n_out, llx_dtype_size(dt));
-        double *dv = malloc((size_t)n_out * sizeof *dv);
-        for (int64_t i = 0; i < n_out; i++) dv[i] = dout ? dout[i] : 2 * run_uniform(&seed) - 1;
-        run_store(&dy, dv);
-        free(dv);
-        size_t sb = c->op->saved_bytes
-                        ? c->op->saved_bytes(c->attr, shapes, c->n_in, &r->out_shape, dt)
-                        : 0;
-        size_t wb = c->op->workspace_bytes
-                        ? c->op->workspace_bytes(c->attr, shapes, c->n_in, &r->out_shape, dt)
-                        : 0;
-        saved = calloc(1, sb + 1);
-        ws = calloc(1, wb + 1);
-        call.out = &out;
-        call.dout = &dy;
-        call.saved = saved;
-        call.workspace = ws;
-        st = llx_op_forward(&call, err);
-    }
-    if (st == LLX_OK) {
-        r->out = run_load(&out);
-        for (int i = 0; i < c->n_in; i++) r->in[i] = run_load(&in[i]);
-        st = llx_op_backward(&call, err);
-    }
-    if (st == LLX_OK)
-        for (int i = 0; i < c->n_in; i++)
-            if (call.din[i]) r->din[i] = run_load(&din[i]);
-    for (int i = 0; i < c->n_in; i++) {
-        free(in[i].data);
-        free(din[i].data);
-    }
-    free(out.data);
-    free(dy.data);
-    free(saved);
-    free(ws);
-    llx_backend_free(be);
-    if (st != LLX_OK) op_run_free(r);
-    return st;
-}
-
-/* max |a - b| / max(max |b|, 1e-30) over n elements: a normwise relative difference. */
-static double rel_diff(const double *a, const double *b, int64_t n)
-{
-    double d = 0, m = 1e-30;
-    for (int64_t i = 0; i < n; i++) {
-        if (fabs(a[i] - b[i]) > d || isnan(a[i])) d = isnan(a[i]) ? INFINITY : fabs(a[i] - b[i]);
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-    }
-    return d / m;
-}
-
-/* Runs c in F32 and in F64 (same inputs) and checks that output, updated inputs and every
- * gradient agree to tol (normwise relative). */
-static void check_f32_matches_f64(const char *label, const gc_case *c, double tol)
-{
-    op_run r32, r64;
-    llx_error err;
-    llx_status s64 = op_run_do(c, LLX_F64, NULL, NULL, &r64, &err);
-    CHECK_MSG(s64 == LLX_OK, "%s f64: %s", label, err.msg);
-    llx_status s32 = op_run_do(c, LLX_F32, NULL, NULL, &r32, &err);
-    CHECK_MSG(s32 == LLX_OK, "%s f32: %s", label, err.msg);
-    if (s32 != LLX_OK || s64 != LLX_OK) return;
-    double d = rel_diff(r32.out, r64.out, llx_shape_numel(&r64.out_shape));
-    CHECK_MSG(d <= tol, "%s: output f32 vs f64 differ by %g", label, d);
-    for (int i = 0; i < c->n_in; i++) {
-        int64_t n = llx_shape_numel(&c->in[i].shape);
-        d = rel_diff(r32.in[i], r64.in[i], n);
-        CHECK_MSG(d <= tol, "%s: input %d after forward differs by %g", label, i, d);
-        if (!r64.din[i]) continue;
-        d = rel_diff(r32.din[i], r64.din[i], n);
-        CHECK_MSG(d <= tol, "%s: gradient of input %d f32 vs f64 differ by %g", label, i, d);
-    }
-    op_run_free(&r32);
-    op_run_free(&r64);
-}
+#include "oprun.h"
 
 /* ---- conv2d ---- */
 
@@ -240,12 +52,12 @@ static void test_conv2d_values(void)
     static const double w2[4] = {1, 2, 3, 4}, b[1] = {0.5}, ones[9] = {1, 1, 1, 1, 1, 1, 1, 1, 1};
     llx_conv2d_attr s1p0 = {1, 1, 0, 0}, s2p1 = {2, 2, 1, 1};
     llx_error err;
-    op_run r;
+    op_run_result r;
 
     /* 2x2 kernel [1 2; 3 4], stride 1, bias 0.5: y[0,0] = 1 + 2*2 + 3*4 + 4*5 + 0.5, ... */
     gc_case c = conv_case(&s1p0, 1, 1, 3, 3, 1, 2, 2, true);
     const double *v1[3] = {x, w2, b};
-    CHECK(op_run_do(&c, LLX_F64, v1, NULL, &r, &err) == LLX_OK);
+    CHECK(op_run(&c, LLX_F64, &(op_run_opts){.values = v1}, &r, &err) == LLX_OK);
     CHECK(r.out_shape.dim[2] == 2 && r.out_shape.dim[3] == 2);
     CHECK_NEAR(r.out[0], 37.5, 1e-12);
     CHECK_NEAR(r.out[1], 47.5, 1e-12);
@@ -257,7 +69,7 @@ static void test_conv2d_values(void)
     c = conv_case(&s2p1, 1, 1, 3, 3, 1, 3, 3, false);
     const double *v2[2] = {x, ones};
     const double dy[4] = {1, 10, 100, 1000};
-    CHECK(op_run_do(&c, LLX_F64, v2, dy, &r, &err) == LLX_OK);
+    CHECK(op_run(&c, LLX_F64, &(op_run_opts){.values = v2, .dout = dy}, &r, &err) == LLX_OK);
     CHECK_NEAR(r.out[0], 12, 1e-12);
     CHECK_NEAR(r.out[1], 16, 1e-12);
     CHECK_NEAR(r.out[2], 24, 1e-12);
@@ -273,9 +85,9 @@ static void test_conv2d_f32_matches_f64(void)
 {
     llx_conv2d_attr s2p1 = {2, 2, 1, 1}, s1p0 = {1, 1, 0, 0};
     gc_case c = conv_case(&s2p1, 3, 5, 9, 8, 6, 3, 3, true);
-    check_f32_matches_f64("conv k3 s2 p1", &c, 1e-5);
+    CHECK(op_run_f32_matches_f64("conv k3 s2 p1", &c, 1e-5));
     c = conv_case(&s1p0, 2, 16, 5, 5, 8, 1, 1, true);
-    check_f32_matches_f64("conv 1x1", &c, 1e-5);
+    CHECK(op_run_f32_matches_f64("conv 1x1", &c, 1e-5));
 }
 
 static void test_conv2d_infer_errors(void)
@@ -312,13 +124,13 @@ static void test_conv2d_smaller_batch(void)
     llx_conv2d_attr a = {1, 1, 1, 1};
     gc_case big = conv_case(&a, 4, 2, 5, 5, 3, 3, 3, true);
     gc_case small = conv_case(&a, 1, 2, 5, 5, 3, 3, 3, true);
-    op_run rb, rs;
+    op_run_result rb, rs;
     llx_error err;
-    CHECK(op_run_do(&big, LLX_F64, NULL, NULL, &rb, &err) == LLX_OK);
+    CHECK(op_run(&big, LLX_F64, NULL, &rb, &err) == LLX_OK);
     /* the first sample of the big batch, the same weights and bias */
     const double *v[3] = {rb.in[0], rb.in[1], rb.in[2]};
-    CHECK(op_run_do(&small, LLX_F64, v, NULL, &rs, &err) == LLX_OK);
-    CHECK(rel_diff(rs.out, rb.out, 3 * 25) == 0);
+    CHECK(op_run(&small, LLX_F64, &(op_run_opts){.values = v}, &rs, &err) == LLX_OK);
+    CHECK(op_run_rel_diff(rs.out, rb.out, 3 * 25) == 0);
     op_run_free(&rb);
     op_run_free(&rs);
 }
@@ -351,9 +163,9 @@ static void test_conv1d_channels_values(void)
     llx_conv1d_attr p1 = {1};
     gc_case c = eca_case(&p1, 1, 4, 3, false);
     const double *v[2] = {x, w};
-    op_run r;
+    op_run_result r;
     llx_error err;
-    CHECK(op_run_do(&c, LLX_F64, v, NULL, &r, &err) == LLX_OK);
+    CHECK(op_run(&c, LLX_F64, &(op_run_opts){.values = v}, &r, &err) == LLX_OK);
     /* y[c] = w0 x[c-1] + w1 x[c] + w2 x[c+1] */
     CHECK_NEAR(r.out[0], 10 + 200, 1e-12);
     CHECK_NEAR(r.out[1], 1 + 20 + 300, 1e-12);
@@ -395,9 +207,9 @@ static void test_linear_values_and_infer(void)
     llx_shape xs = llx_shape2(2, 2);
     gc_case c = linear_case(&xs, 3, true);
     const double *v[3] = {x, w, b};
-    op_run r;
+    op_run_result r;
     llx_error err;
-    CHECK(op_run_do(&c, LLX_F64, v, NULL, &r, &err) == LLX_OK);
+    CHECK(op_run(&c, LLX_F64, &(op_run_opts){.values = v}, &r, &err) == LLX_OK);
     /* row 0: (1,2).(1,0) + .5, (1,2).(1,2), (1,2).(-1,1) - 1 */
     CHECK_NEAR(r.out[0], 1.5, 1e-12);
     CHECK_NEAR(r.out[1], 5, 1e-12);
@@ -417,7 +229,7 @@ static void test_linear_f32_matches_f64(void)
 {
     llx_shape x4 = llx_shape4(3, 4, 3, 3);
     gc_case c = linear_case(&x4, 6, true);
-    check_f32_matches_f64("linear", &c, 1e-5);
+    CHECK(op_run_f32_matches_f64("linear", &c, 1e-5));
 }
 
 int main(void)

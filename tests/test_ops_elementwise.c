@@ -4,76 +4,24 @@
  * backward against hand-computed numbers and against a naive broadcast reference for every
  * pattern of b, accumulation into din, F32 against F64, thread-count determinism, and the
  * shape errors. */
-#include <stdlib.h>
+#include <math.h>
+#include <string.h>
 
 #include "check.h"
 #include "gradcheck.h"
 #include "llx/ops.h"
+#include "oprun.h"
 
 #define SIGMOID llx_builtin_op(LLX_OP_SIGMOID)
 #define ADD llx_builtin_op(LLX_OP_ADD)
 #define MUL llx_builtin_op(LLX_OP_MUL)
 
-/* ---- running an op on hand-made values ---- */
-
-/* Runs op forward on the CPU with `threads` threads in dtype dt: input i (shape[i]) from
- * x[i], the output into y (which must hold the inferred shape's elements). When dy is not
- * NULL it then runs backward with dout = dy, accumulating into dx[i] (read, then written
- * back; dx[i] NULL: no gradient). Returns 1 on success, else 0 with err filled. */
-static int run_op(const llx_op_desc *op, llx_dtype dt, int threads, int n_in,
-                  const llx_shape *shape, const double *const *x, double *y, const double *dy,
-                  double *const *dx, llx_error *err)
+/* The case of op (no attributes) on n_in inputs of the given shapes, for op_run. */
+static gc_case ew_case(const llx_op_desc *op, int n_in, const llx_shape *shape)
 {
-    llx_backend *be;
-    if (llx_backend_cpu_create(threads, &be, err) != LLX_OK) return 0;
-    llx_tensor in[LLX_OP_MAX_INPUTS], din[LLX_OP_MAX_INPUTS], out, dout;
-    llx_op_call call = {.op = op, .n_in = n_in, .backend = be, .out = &out, .dout = &dout};
-    llx_shape out_shape;
-    int ok = op->infer(NULL, shape, n_in, &out_shape, err) == LLX_OK;
-    if (!ok) {
-        llx_backend_free(be);
-        return 0;
-    }
-    const size_t es = llx_dtype_size(dt);
-    /* Tensor from doubles (src NULL: zeros) and back. */
-#define TO_T(t, sh, src)                                                                      \
-    do {                                                                                      \
-        (t) = (llx_tensor){.name = #t, .dtype = dt, .shape = (sh)};                           \
-        int64_t n_ = llx_shape_numel(&(sh));                                                  \
-        (t).data = calloc((size_t)n_ + 1, es);                                                \
-        for (int64_t k_ = 0; (src) && k_ < n_; k_++) {                                        \
-            if (dt == LLX_F64) ((double *)(t).data)[k_] = (src)[k_];                          \
-            else ((float *)(t).data)[k_] = (float)(src)[k_];                                  \
-        }                                                                                     \
-    } while (0)
-#define FROM_T(dst, t)                                                                        \
-    for (int64_t k_ = 0; k_ < llx_tensor_numel(&(t)); k_++)                                   \
-    (dst)[k_] = dt == LLX_F64 ? ((double *)(t).data)[k_] : ((float *)(t).data)[k_]
-    for (int i = 0; i < n_in; i++) {
-        TO_T(in[i], shape[i], x[i]);
-        TO_T(din[i], shape[i], dx ? dx[i] : NULL);
-        call.in[i] = &in[i];
-        call.din[i] = dx && dx[i] ? &din[i] : NULL;
-    }
-    TO_T(out, out_shape, (const double *)NULL);
-    TO_T(dout, out_shape, dy);
-    size_t saved = op->saved_bytes ? op->saved_bytes(NULL, shape, n_in, &out_shape, dt) : 0;
-    call.saved = calloc(1, saved + 1);
-    ok = llx_op_forward(&call, err) == LLX_OK;
-    if (ok) FROM_T(y, out);
-    if (ok && dy) ok = llx_op_backward(&call, err) == LLX_OK;
-    for (int i = 0; i < n_in; i++) {
-        if (ok && dx && dx[i]) FROM_T(dx[i], din[i]);
-        free(in[i].data);
-        free(din[i].data);
-    }
-#undef TO_T
-#undef FROM_T
-    free(out.data);
-    free(dout.data);
-    free(call.saved);
-    llx_backend_free(be);
-    return ok;
+    gc_case c = {.op = op, .n_in = n_in};
+    for (int i = 0; i < n_in; i++) c.in[i].shape = shape[i];
+    return c;
 }
 
 static void fill(double *p, int64_t n, uint64_t seed)
@@ -94,10 +42,16 @@ static void test_sigmoid_values(void)
     for (int t = 0; t < 2; t++) {
         llx_dtype dt = t ? LLX_F32 : LLX_F64;
         const double tol = t ? 1e-7 : 1e-15;
-        double y[8], dy[8] = {1, 2, 1, 1, 1, 1, 1, 1}, dx[8] = {10, 0, 0, 0, 0, 0, 0, 0};
-        double *dxs[] = {dx};
+        const double dy[8] = {1, 2, 1, 1, 1, 1, 1, 1}, dx0[8] = {10, 0, 0, 0, 0, 0, 0, 0};
+        const gc_case c = ew_case(SIGMOID, 1, &s);
+        op_run_result r;
         llx_error err;
-        CHECK(run_op(SIGMOID, dt, 1, 1, &s, (const double *[]){x}, y, dy, dxs, &err));
+        CHECK(op_run(&c, dt,
+                     &(op_run_opts){.threads = 1, .values = (const double *[]){x}, .dout = dy,
+                                    .din = (const double *[]){dx0}},
+                     &r, &err) == LLX_OK);
+        if (!r.out) continue;
+        const double *y = r.out, *dx = r.din[0];
         CHECK_NEAR(y[0], 0.5, 0);
         CHECK_NEAR(y[1], e1, tol);
         CHECK_NEAR(y[2], 1 - e1, tol);
@@ -108,6 +62,7 @@ static void test_sigmoid_values(void)
         CHECK_NEAR(dx[0], 10.25, tol); /* accumulates onto 10: 1 * 0.5 * 0.5 */
         CHECK_NEAR(dx[1], 2 * e1 * (1 - e1), tol);
         for (int i = 3; i < 8; i++) CHECK(isfinite(dx[i]) && fabs(dx[i]) < 3e-9);
+        op_run_free(&r);
     }
 }
 
@@ -122,17 +77,22 @@ static void test_sigmoid_gradcheck(void)
 static void test_sigmoid_f32_matches_f64(void)
 {
     enum { N = 1000 };
-    double x[N], y32[N], y64[N];
+    double x[N];
     for (int i = 0; i < N; i++) x[i] = -30 + 60.0 * i / (N - 1);
     const llx_shape s = llx_shape4(2, 5, 10, 10);
+    const gc_case c = ew_case(SIGMOID, 1, &s);
+    const op_run_opts o = {.threads = 2, .values = (const double *[]){x}, .forward_only = true};
+    op_run_result r32, r64;
     llx_error err;
-    CHECK(run_op(SIGMOID, LLX_F32, 2, 1, &s, (const double *[]){x}, y32, NULL, NULL,
-                 &err));
-    CHECK(run_op(SIGMOID, LLX_F64, 2, 1, &s, (const double *[]){x}, y64, NULL, NULL,
-                 &err));
+    CHECK(op_run(&c, LLX_F32, &o, &r32, &err) == LLX_OK);
+    CHECK(op_run(&c, LLX_F64, &o, &r64, &err) == LLX_OK);
+    const double *y32 = r32.out, *y64 = r64.out;
     double worst = 0;
-    for (int i = 0; i < N; i++) worst = fmax(worst, fabs(y32[i] - y64[i]) / (1e-30 + y64[i]));
+    for (int i = 0; y32 && y64 && i < N; i++)
+        worst = fmax(worst, fabs(y32[i] - y64[i]) / (1e-30 + y64[i]));
     CHECK_MSG(worst < 1e-6, "worst relative difference %g", worst);
+    op_run_free(&r32);
+    op_run_free(&r64);
 }
 
 /* ---- add and mul: the broadcast patterns ---- */
@@ -200,22 +160,28 @@ static void test_broadcast_every_pattern(void)
                 for (int j = 0; j < 4; j++)
                     if (mask & (1 << j)) bs.dim[j] = 1;
                 const int64_t na = llx_shape_numel(&as), nb = llx_shape_numel(&bs);
-                double a[MAXN], b[MAXN], dy[MAXN], y[MAXN], da[MAXN], db[MAXN];
+                double a[MAXN], b[MAXN], dy[MAXN], da[MAXN], db[MAXN];
                 double ry[MAXN], rda[MAXN], rdb[MAXN];
                 fill(a, na, 1 + mask), fill(b, nb, 2 + mask), fill(dy, na, 3 + mask);
                 fill(da, na, 4), fill(db, nb, 5);
                 memcpy(rda, da, sizeof da), memcpy(rdb, db, sizeof db);
                 naive_bcast(mul, &as, &bs, a, b, dy, ry, rda, rdb);
                 const llx_shape sh[] = {as, bs};
+                const gc_case c = ew_case(mul ? MUL : ADD, 2, sh);
+                op_run_result r;
                 llx_error err;
-                CHECK(run_op(mul ? MUL : ADD, LLX_F64, 3, 2, sh,
-                             (const double *[]){a, b}, y, dy, (double *[]){da, db}, &err));
+                CHECK(op_run(&c, LLX_F64,
+                             &(op_run_opts){.threads = 3, .values = (const double *[]){a, b},
+                                            .dout = dy, .din = (const double *[]){da, db}},
+                             &r, &err) == LLX_OK);
+                if (!r.out) continue;
                 double worst = 0;
                 for (int64_t i = 0; i < na; i++)
-                    worst = fmax(worst, fmax(fabs(y[i] - ry[i]), fabs(da[i] - rda[i])));
-                for (int64_t i = 0; i < nb; i++) worst = fmax(worst, fabs(db[i] - rdb[i]));
+                    worst = fmax(worst, fmax(fabs(r.out[i] - ry[i]), fabs(r.din[0][i] - rda[i])));
+                for (int64_t i = 0; i < nb; i++) worst = fmax(worst, fabs(r.din[1][i] - rdb[i]));
                 CHECK_MSG(worst < 1e-12, "%s a %d mask %d: worst %g", mul ? "mul" : "add", s,
                           mask, worst);
+                op_run_free(&r);
             }
 }
 
@@ -236,15 +202,22 @@ static void test_add_mul_values(void)
          {14, 22}},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        double y[8], dy[8], da[8] = {0}, db[4] = {0};
+        double dy[8];
         for (int i = 0; i < 8; i++) dy[i] = 1;
         const llx_shape sh[] = {as, cases[k].bs};
+        const gc_case c = ew_case(cases[k].op, 2, sh);
+        op_run_result r;
         llx_error err;
-        CHECK(run_op(cases[k].op, LLX_F64, 2, 2, sh, (const double *[]){a, cases[k].b}, y, dy,
-                     (double *[]){da, db}, &err));
+        CHECK(op_run(&c, LLX_F64,
+                     &(op_run_opts){.threads = 2, .values = (const double *[]){a, cases[k].b},
+                                    .dout = dy},
+                     &r, &err) == LLX_OK);
+        if (!r.out) continue;
+        const double *y = r.out, *db = r.din[1];
         for (int i = 0; i < 8; i++) CHECK_NEAR(y[i], cases[k].y[i], 0);
         for (int i = 0; i < llx_shape_numel(&cases[k].bs); i++)
             CHECK_NEAR(db[i], cases[k].db[i], 0);
+        op_run_free(&r);
     }
     llx_shape out;
     const llx_shape in[] = {llx_shape4(2, 3, 4, 5), llx_shape4(2, 3, 1, 1)};
@@ -261,19 +234,27 @@ static void test_mul_f32_matches_f64(void)
                              llx_shape4(1, 8, 1, 1), as};
     for (int k = 0; k < 4; k++) {
         const int64_t nb = llx_shape_numel(&bss[k]);
-        double a[NA], b[NA], dy[NA], y[2][NA], da[2][NA] = {{0}}, db[2][NA] = {{0}};
+        double a[NA], b[NA], dy[NA];
         fill(a, NA, 7), fill(b, nb, 8), fill(dy, NA, 9);
         const llx_shape sh[] = {as, bss[k]};
+        const gc_case c = ew_case(MUL, 2, sh);
+        const op_run_opts o = {.threads = 2, .values = (const double *[]){a, b}, .dout = dy};
+        op_run_result r[2];
         llx_error err;
         for (int t = 0; t < 2; t++)
-            CHECK(run_op(MUL, t ? LLX_F32 : LLX_F64, 2, 2, sh,
-                         (const double *[]){a, b}, y[t], dy, (double *[]){da[t], db[t]}, &err));
-        double worst = 0;
-        for (int i = 0; i < NA; i++)
-            worst = fmax(worst, fmax(fabs(y[0][i] - y[1][i]), fabs(da[0][i] - da[1][i])));
-        for (int i = 0; i < nb; i++)
-            worst = fmax(worst, fabs(db[0][i] - db[1][i]) / (1 + fabs(db[0][i])));
-        CHECK_MSG(worst < 1e-5, "pattern %d: worst %g", k, worst);
+            CHECK(op_run(&c, t ? LLX_F32 : LLX_F64, &o, &r[t], &err) == LLX_OK);
+        if (r[0].out && r[1].out) {
+            double worst = 0;
+            for (int i = 0; i < NA; i++)
+                worst = fmax(worst, fmax(fabs(r[0].out[i] - r[1].out[i]),
+                                         fabs(r[0].din[0][i] - r[1].din[0][i])));
+            for (int i = 0; i < nb; i++)
+                worst = fmax(worst, fabs(r[0].din[1][i] - r[1].din[1][i]) /
+                                        (1 + fabs(r[0].din[1][i])));
+            CHECK_MSG(worst < 1e-5, "pattern %d: worst %g", k, worst);
+        }
+        op_run_free(&r[0]);
+        op_run_free(&r[1]);
     }
 }
 
@@ -281,7 +262,7 @@ static void test_mul_f32_matches_f64(void)
 static void test_broadcast_deterministic(void)
 {
     enum { NA = 3 * 16 * 20 * 20 };
-    static double a[NA], b[NA], dy[NA], y[NA], db[2][NA], da[NA];
+    static double a[NA], b[NA], dy[NA];
     const llx_shape as = llx_shape4(3, 16, 20, 20);
     const llx_shape bss[] = {llx_shape4(3, 16, 1, 1), llx_shape4(3, 1, 20, 20),
                              llx_shape4(1, 16, 1, 1)};
@@ -289,13 +270,19 @@ static void test_broadcast_deterministic(void)
         const int64_t nb = llx_shape_numel(&bss[k]);
         fill(a, NA, 11), fill(b, nb, 12), fill(dy, NA, 13);
         const llx_shape sh[] = {as, bss[k]};
+        const gc_case c = ew_case(MUL, 2, sh);
+        op_run_result r[2];
         llx_error err;
-        for (int t = 0; t < 2; t++) {
-            memset(db[t], 0, sizeof db[t]);
-            CHECK(run_op(MUL, LLX_F32, t ? 5 : 1, 2, sh, (const double *[]){a, b}, y,
-                         dy, (double *[]){da, db[t]}, &err));
-        }
-        CHECK_MSG(memcmp(db[0], db[1], (size_t)nb * sizeof(double)) == 0, "pattern %d", k);
+        for (int t = 0; t < 2; t++)
+            CHECK(op_run(&c, LLX_F32,
+                         &(op_run_opts){.threads = t ? 5 : 1, .values = (const double *[]){a, b},
+                                        .dout = dy},
+                         &r[t], &err) == LLX_OK);
+        CHECK_MSG(r[0].din[1] && r[1].din[1] &&
+                      memcmp(r[0].din[1], r[1].din[1], (size_t)nb * sizeof(double)) == 0,
+                  "pattern %d", k);
+        op_run_free(&r[0]);
+        op_run_free(&r[1]);
     }
 }
 

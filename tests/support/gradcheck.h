@@ -1,6 +1,7 @@
 /* gradcheck.h: finite-difference gradient checks of one op, in double precision.
  *
- * The check builds inputs of the given shapes (F64 on the CPU backend),
+ * The check builds inputs of the given shapes (F64 on the CPU backend, one thread, with
+ * op_run_setup from oprun.h, which also runs ops on hand-made values),
  * defines the scalar L = sum(out * r) for a fixed random r, computes dL/din
  * with the op's backward (dout = r) and compares it with central differences
  * (L(x + eps) - L(x - eps)) / 2eps for every element of every input that
@@ -24,13 +25,14 @@ typedef struct gc_input {
     int labels_k; /* GC_LABELS only */
 } gc_input;
 
+/* One op and its inputs: what gradcheck checks and what op_run (oprun.h) runs. */
 typedef struct gc_case {
     const llx_op_desc *op;
     const void *attr;
     int n_in;
     gc_input in[LLX_OP_MAX_INPUTS];
     bool training;   /* passed to the op (default false) */
-    uint64_t seed;   /* 0: a fixed default */
+    uint64_t seed;   /* 0: a fixed default (gradcheck 12345, op_run 777) */
     double eps;      /* 0: 1e-6 */
     double atol;     /* 0: 1e-7 */
     double rtol;     /* 0: 1e-5 */
@@ -38,10 +40,5 @@ typedef struct gc_case {
 
 /* Runs the check; prints the worst element per input on failure. Returns 1 if it passes. */
 int gradcheck(const char *label, const gc_case *c);
-
-/* Runs op forward on F64 inputs filled as the case says and returns a malloc'd copy of
- * the output (the caller frees), its shape in *out_shape and the inputs in in_values
- * (array of n_in malloc'd buffers the caller frees), for value checks by hand. */
-double *gradcheck_forward(const gc_case *c, llx_shape *out_shape, double **in_values);
 
 #endif
