@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "graph_impl.h"
+#include "llx/schema.h"
 #include "registry_impl.h"
 
 static layer_frame *top_frame(llx_builder *b)
@@ -97,9 +98,15 @@ static const llx_cfg *arg_lookup(llx_builder *b, const llx_cfg *cfg, const char 
     return v;
 }
 
-static void take_cfg_error(llx_builder *b, llx_status st, const llx_error *e)
+/* Records a conversion error of node v at v's location, once (the message
+ * from llx_cfg_as_* already starts with it). */
+static void take_cfg_error(llx_builder *b, const llx_cfg *v, llx_status st, const llx_error *e)
 {
-    if (st != LLX_OK) llx_build_fail(b, NULL, st, "%s", e->msg);
+    if (st == LLX_OK) return;
+    char loc[512];
+    llx_cfg_loc_str(v, loc, sizeof loc);
+    size_t n = strlen(loc);
+    llx_build_fail(b, v, st, "%s", strncmp(e->msg, loc, n) == 0 ? e->msg + n : e->msg);
 }
 
 int64_t llx_arg_int(llx_builder *b, const llx_cfg *cfg, const char *key)
@@ -108,7 +115,7 @@ int64_t llx_arg_int(llx_builder *b, const llx_cfg *cfg, const char *key)
     const llx_cfg *v = arg_lookup(b, cfg, key, LLX_KEY_INT, &dflt);
     int64_t out = 0;
     llx_error e;
-    if (v) take_cfg_error(b, llx_cfg_as_int(v, key, &out, &e), &e);
+    if (v) take_cfg_error(b, v, llx_cfg_as_int(v, key, &out, &e), &e);
     else if (dflt) out = strtoll(dflt, NULL, 10);
     return out;
 }
@@ -119,7 +126,7 @@ double llx_arg_float(llx_builder *b, const llx_cfg *cfg, const char *key)
     const llx_cfg *v = arg_lookup(b, cfg, key, LLX_KEY_FLOAT, &dflt);
     double out = 0;
     llx_error e;
-    if (v) take_cfg_error(b, llx_cfg_as_double(v, key, &out, &e), &e);
+    if (v) take_cfg_error(b, v, llx_cfg_as_double(v, key, &out, &e), &e);
     else if (dflt) out = strtod(dflt, NULL);
     return out;
 }
@@ -130,7 +137,7 @@ bool llx_arg_bool(llx_builder *b, const llx_cfg *cfg, const char *key)
     const llx_cfg *v = arg_lookup(b, cfg, key, LLX_KEY_BOOL, &dflt);
     bool out = false;
     llx_error e;
-    if (v) take_cfg_error(b, llx_cfg_as_bool(v, key, &out, &e), &e);
+    if (v) take_cfg_error(b, v, llx_cfg_as_bool(v, key, &out, &e), &e);
     else if (dflt) out = strcmp(dflt, "true") == 0;
     return out;
 }
@@ -257,28 +264,14 @@ llx_node_id llx_emit(llx_builder *b, const llx_op_desc *op, const void *attr, co
 
 static llx_status check_keys(llx_builder *b, const llx_layer_desc *d, const llx_cfg *cfg)
 {
-    if (llx_cfg_kind_of(cfg) != LLX_CFG_MAP) return LLX_OK;
-    const char *names[64];
-    int n = 0;
-    names[n++] = "type";
-    names[n++] = "name";
-    names[n++] = "from";
-    for (const llx_key_spec *k = d->keys; k && k->name && n < 63; k++) names[n++] = k->name;
-    names[n] = NULL;
-    for (size_t i = 0; i < llx_cfg_len(cfg); i++) {
-        const char *key = llx_cfg_key_at(cfg, i);
-        bool known = false;
-        for (int j = 0; j < n && !known; j++) known = strcmp(key, names[j]) == 0;
-        if (known) continue;
-        llx_cfg_loc loc = llx_cfg_key_where(cfg, i);
-        const char *near = llx_suggest(key, names);
-        char hint[128] = "";
-        if (near) snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
-        return llx_build_fail(b, NULL, LLX_ERR_INVALID, "%s:%d:%d: unknown key '%s' in layer '%s' (%s)%s",
-                              loc.file, loc.line, loc.col, key, b->scope_len ? b->scope : "(top)",
-                              d->name, hint);
-    }
-    return LLX_OK;
+    static const char *const common[] = {"type", "name", "from", NULL};
+    if (llx_cfg_kind_of(cfg) != LLX_CFG_MAP) return LLX_OK; /* a bare type name: all defaults */
+    char what[LLX_SCOPE_MAX + 64];
+    snprintf(what, sizeof what, "layer '%s' (%s)", b->scope_len ? b->scope : "(top)", d->name);
+    llx_error e;
+    if (llx_schema_check(cfg, what, d->keys, common, &e) == LLX_OK) return LLX_OK;
+    b->err = e;
+    return b->status = e.status;
 }
 
 static const llx_layer_desc *resolve_type(llx_builder *b, const llx_cfg *cfg)
