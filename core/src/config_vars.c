@@ -106,13 +106,25 @@ static llx_status unknown_var(const expr *e, const char *name)
     return expr_fail(e, tail, "unknown variable '%s'", name);
 }
 
-/* Looks up "name.key.0" (n chars) among the resolved variables. */
+/* ${env.NAME}: the environment variable NAME, or "" when it is not set (a dataset
+ * root left empty is reported by the dataset, with the variable to set). */
+static llx_status lookup_env(expr *e, const char *name, const llx_cfg **out)
+{
+    const char *v = getenv(name);
+    llx_cfg *c = cfg_new_scalar(e->s->a, v ? v : "", llx_cfg_where(e->at));
+    if (!c) return cfg_nomem(e->s->err);
+    *out = c;
+    return LLX_OK;
+}
+
+/* Looks up "name.key.0" (n chars) among the resolved variables, or "env.NAME". */
 static llx_status lookup(expr *e, const char *path, size_t n, const llx_cfg **out)
 {
     char buf[256];
     if (n >= sizeof buf) return expr_fail(e, NULL, "variable name too long");
     memcpy(buf, path, n);
     buf[n] = '\0';
+    if (strncmp(buf, "env.", 4) == 0) return lookup_env(e, buf + 4, out);
     char *save = NULL, *part = strtok_r(buf, ".", &save);
     long idx = cfg_find(e->s->vars, part);
     if (idx < 0) return unknown_var(e, part);

@@ -30,7 +30,11 @@ const char *cli_thousands(int64_t v, char *buf, size_t cap);
 /* True if argv holds -h or --help. */
 int cli_wants_help(int argc, char **argv);
 
+int cmd_run(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_plugins(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -5,6 +5,26 @@
 #include "cli.h"
 
 static const cli_command commands[] = {
+    {"run", "train an experiment (every member of its sweep:), one run folder each",
+     "usage: llx run EXP.yaml [--set NAME=VALUE]... [--out DIR] [--device auto|cpu|cuda] [--threads N]\n"
+     "  Trains the model: of EXP.yaml on its data: with its train: recipe, evaluates on the validation\n"
+     "  split every epoch, keeps the best epoch by eval.select, and reports the test split at that epoch.\n"
+     "  Each run (each combination of a sweep: section) gets its own folder under DIR (default results/)\n"
+     "  with experiment.yaml, history.csv, checkpoint_last.h5 and checkpoint_best.h5.\n"
+     "  --set NAME=VALUE  override a variable (attention=se) or a path (train.epochs=2)\n"
+     "  --log-every N     plain progress lines every N batches when not on a terminal (default 50)\n",
+     cmd_run},
+    {"eval", "scores of a checkpoint on a split: accuracy, macro-F1, ABAW, per class, confusion",
+     "usage: llx eval CKPT.h5 [--split val|test] [--set NAME=VALUE]... [--device D]\n"
+     "  Rebuilds the network from the experiment stored in the checkpoint, loads its weights and\n"
+     "  evaluates the split with the experiment's evaluation crops. --set changes the experiment\n"
+     "  first (another dataset: --set data.test.root=/path).\n",
+     cmd_eval},
+    {"predict", "class probabilities of image files under a checkpoint",
+     "usage: llx predict CKPT.h5 IMAGE... [--set NAME=VALUE]...\n"
+     "  Prints the predicted expression and the probability of each class for every JPEG or PNG,\n"
+     "  prepared as the experiment prepares its validation images.\n",
+     cmd_predict},
     {"summary", "layer table: output shapes, parameters and MACs of an experiment's network",
      "usage: llx summary EXP.yaml [--set NAME=VALUE]... [--depth N]\n"
      "  Builds the model: section of EXP.yaml and prints every layer with its output shape\n"
@@ -17,6 +37,15 @@ static const cli_command commands[] = {
      "  Loads every plugin in the search path (the build's plugin folder, then each folder of\n"
      "  $LLX_PLUGIN_PATH, then the experiment's plugin_paths:) and lists them with their layers.\n",
      cmd_plugins},
+    {"bench", "training and inference images/s, peak memory and time per op of a network",
+     "usage: llx bench EXP.yaml [--set NAME=VALUE]... [--batch N] [--steps N] [--warmup N] [--threads N]\n"
+     "                 [--device auto|cpu|cuda] [--csv]\n"
+     "  Builds the model: of EXP.yaml with the training batch (train.batch, or --batch) on random\n"
+     "  data and reports the median over --steps (default 10, after --warmup 2) of a training step\n"
+     "  (forward, backward, SGD with momentum) and of an inference pass, as images/s; the peak\n"
+     "  memory; and the time of a training step per op type.\n"
+     "  --csv  one line instead: llx,<exp>,<batch>,<train img/s>,<infer img/s>,<peak MiB>\n",
+     cmd_bench},
 };
 
 static void print_help(void)

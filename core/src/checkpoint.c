@@ -1,0 +1,201 @@
+/* checkpoint.c: see llx/checkpoint.h. */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "llx/checkpoint.h"
+#include "llx/llx.h"
+
+#define FORMAT_NAME "llx-checkpoint"
+
+static llx_status h5_fail(llx_error *err, const char *path, const char *what)
+{
+    return llx_errorf(err, LLX_ERR_IO, "checkpoint %s: %s", path, what);
+}
+
+static herr_t write_str_attr(hid_t obj, const char *name, const char *value)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, strlen(value) + 1);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = a < 0 ? -1 : H5Awrite(a, type, value);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(type);
+    return st;
+}
+
+static herr_t write_int_attr(hid_t obj, const char *name, long long value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_NATIVE_LLONG, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LLONG, &value);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    return st;
+}
+
+/* Writes one tensor (copied to the host as float32) as /params/<name>. */
+static llx_status write_tensor(hid_t group, llx_graph *g, llx_node_id n, llx_error *err)
+{
+    llx_tensor *t = llx_graph_value(g, n);
+    int64_t numel = llx_tensor_numel(t);
+    void *host = malloc(llx_tensor_bytes(t) + 1);
+    float *f32 = malloc((size_t)numel * sizeof(float) + 1);
+    llx_backend *be = llx_graph_backend(g);
+    llx_status st = host && f32 ? be->to_host(be, host, t->data, llx_tensor_bytes(t), err)
+                                : llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+    if (st == LLX_OK) {
+        for (int64_t i = 0; i < numel; i++)
+            f32[i] = t->dtype == LLX_F64 ? (float)((double *)host)[i] : ((float *)host)[i];
+        hsize_t dims[LLX_MAX_DIMS];
+        for (int d = 0; d < t->shape.ndim; d++) dims[d] = (hsize_t)t->shape.dim[d];
+        hid_t space = H5Screate_simple(t->shape.ndim, dims, NULL);
+        hid_t ds = H5Dcreate2(group, t->name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, f32) < 0)
+            st = llx_errorf(err, LLX_ERR_IO, "cannot write tensor '%s'", t->name);
+        if (ds >= 0) H5Dclose(ds);
+        H5Sclose(space);
+    }
+    free(host);
+    free(f32);
+    return st;
+}
+
+llx_status llx_checkpoint_save(llx_graph *g, const char *path, int epoch, const char *experiment_yaml, llx_error *err)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) return h5_fail(err, tmp, "cannot create the file (does its folder exist?)");
+    llx_status st = LLX_OK;
+    if (write_str_attr(f, "format", FORMAT_NAME) < 0 || write_int_attr(f, "format_version", LLX_CHECKPOINT_VERSION) < 0 ||
+        write_str_attr(f, "llx_version", LLX_VERSION) < 0 || write_int_attr(f, "epoch", epoch) < 0 ||
+        write_str_attr(f, "experiment", experiment_yaml ? experiment_yaml : "") < 0)
+        st = h5_fail(err, tmp, "cannot write the attributes");
+    hid_t group = st == LLX_OK ? H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    for (size_t i = 0; st == LLX_OK && i < llx_graph_node_count(g); i++) {
+        llx_node_kind k = llx_graph_node_kind(g, (llx_node_id)i);
+        if (k == LLX_NODE_PARAM || k == LLX_NODE_BUFFER) st = write_tensor(group, g, (llx_node_id)i, err);
+    }
+    if (group >= 0) H5Gclose(group);
+    if (H5Fclose(f) < 0 && st == LLX_OK) st = h5_fail(err, tmp, "cannot close the file");
+    if (st == LLX_OK && rename(tmp, path) != 0) st = h5_fail(err, path, "cannot rename the temporary file into place");
+    if (st != LLX_OK) unlink(tmp);
+    return st;
+}
+
+static llx_status open_checked(const char *path, hid_t *out, llx_error *err)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (access(path, R_OK) != 0) return h5_fail(err, path, "cannot read the file");
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return h5_fail(err, path, "not an HDF5 file (truncated or another format?)");
+    long long version = -1;
+    if (H5Aexists(f, "format_version") > 0) {
+        hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
+        if (H5Aread(a, H5T_NATIVE_LLONG, &version) < 0) version = -1;
+        H5Aclose(a);
+    }
+    if (version != LLX_CHECKPOINT_VERSION) {
+        H5Fclose(f);
+        return llx_errorf(err, LLX_ERR_INVALID,
+                          "checkpoint %s: format version %lld, this llx reads version %d%s", path, version,
+                          LLX_CHECKPOINT_VERSION,
+                          version < 0 ? " (not an llx checkpoint)" : ": use the llx version that wrote it");
+    }
+    *out = f;
+    return LLX_OK;
+}
+
+/* Reads /params/<name> into tensor t (host staging, converted to t's dtype). */
+static llx_status read_tensor(hid_t group, llx_graph *g, llx_tensor *t, const char *path, bool *missing, llx_error *err)
+{
+    *missing = false;
+    if (H5Lexists(group, t->name, H5P_DEFAULT) <= 0) {
+        *missing = true;
+        return llx_errorf(err, LLX_ERR_INVALID, "checkpoint %s has no tensor '%s' (another network?)", path, t->name);
+    }
+    hid_t ds = H5Dopen2(group, t->name, H5P_DEFAULT);
+    hid_t space = H5Dget_space(ds);
+    hsize_t dims[8];
+    int nd = H5Sget_simple_extent_dims(space, dims, NULL);
+    bool same = nd == t->shape.ndim;
+    for (int d = 0; same && d < nd; d++) same = (int64_t)dims[d] == t->shape.dim[d];
+    llx_status st = LLX_OK;
+    if (!same) {
+        char want[64];
+        *missing = true;
+        st = llx_errorf(err, LLX_ERR_SHAPE, "checkpoint %s: tensor '%s' has another shape than the network's %s", path,
+                        t->name, llx_shape_str(&t->shape, want, sizeof want));
+    } else {
+        bool f64 = t->dtype == LLX_F64;
+        void *host = malloc(llx_tensor_bytes(t) + 1);
+        if (H5Dread(ds, f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host) < 0)
+            st = llx_errorf(err, LLX_ERR_IO, "checkpoint %s: cannot read tensor '%s'", path, t->name);
+        llx_backend *be = llx_graph_backend(g);
+        if (st == LLX_OK) st = be->to_device(be, t->data, host, llx_tensor_bytes(t), err);
+        free(host);
+    }
+    H5Sclose(space);
+    H5Dclose(ds);
+    return st;
+}
+
+llx_status llx_checkpoint_load(llx_graph *g, const char *path, const char *skip_prefix, int *skipped, llx_error *err)
+{
+    hid_t f;
+    LLX_TRY(open_checked(path, &f, err));
+    hid_t group = H5Gopen2(f, "params", H5P_DEFAULT);
+    llx_status st = group < 0 ? h5_fail(err, path, "no /params group") : LLX_OK;
+    if (skipped) *skipped = 0;
+    for (size_t i = 0; st == LLX_OK && i < llx_graph_node_count(g); i++) {
+        llx_node_kind k = llx_graph_node_kind(g, (llx_node_id)i);
+        if (k != LLX_NODE_PARAM && k != LLX_NODE_BUFFER) continue;
+        llx_tensor *t = llx_graph_value(g, (llx_node_id)i);
+        bool missing;
+        st = read_tensor(group, g, t, path, &missing, err);
+        if (st != LLX_OK && missing && skip_prefix && strncmp(t->name, skip_prefix, strlen(skip_prefix)) == 0) {
+            st = LLX_OK; /* keeps its initial values */
+            if (skipped) (*skipped)++;
+        }
+    }
+    if (group >= 0) H5Gclose(group);
+    H5Fclose(f);
+    return st;
+}
+
+llx_status llx_checkpoint_read_experiment(const char *path, char **yaml, int *epoch, llx_error *err)
+{
+    hid_t f;
+    LLX_TRY(open_checked(path, &f, err));
+    llx_status st = LLX_OK;
+    *yaml = NULL;
+    hid_t a = H5Aexists(f, "experiment") > 0 ? H5Aopen(f, "experiment", H5P_DEFAULT) : -1;
+    if (a < 0) {
+        st = h5_fail(err, path, "no 'experiment' attribute");
+    } else {
+        hid_t type = H5Aget_type(a);
+        size_t size = H5Tget_size(type);
+        *yaml = calloc(1, size + 1);
+        hid_t mem = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mem, size);
+        if (H5Aread(a, mem, *yaml) < 0) st = h5_fail(err, path, "cannot read the experiment");
+        H5Tclose(mem);
+        H5Tclose(type);
+        H5Aclose(a);
+    }
+    long long e = 0;
+    if (st == LLX_OK && H5Aexists(f, "epoch") > 0) {
+        hid_t ea = H5Aopen(f, "epoch", H5P_DEFAULT);
+        H5Aread(ea, H5T_NATIVE_LLONG, &e);
+        H5Aclose(ea);
+    }
+    if (epoch) *epoch = (int)e;
+    H5Fclose(f);
+    return st;
+}

@@ -1,0 +1,380 @@
+/* train.c: the training loop (see llx/train.h). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "train_impl.h"
+
+struct llx_trainer {
+    train_config cfg;
+    llx_train_options opt;
+    llx_backend *be;
+    llx_graph *g;
+    llx_node_id logits, loss;
+    int64_t graph_batch;
+    llx_dataset *data[SPLIT_COUNT];
+    llx_loader *train_loader, *eval_loader[SPLIT_COUNT];
+    /* parameters and their optimiser state */
+    int n_params;
+    llx_node_id *params;
+    bool *decay;
+    llx_tensor *velocity;
+    void *velocity_arena;
+    bool first_step;
+    int epoch; /* epochs done */
+    double best_value;
+    void **snapshot; /* per node, host copies of parameters and buffers */
+    float *host_logits;
+};
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static llx_status pick_backend(llx_trainer *t, llx_error *err)
+{
+    const char *dev = t->opt.device ? t->opt.device : t->cfg.device;
+    if (strcmp(dev, "cuda") == 0)
+        return llx_errorf(err, LLX_ERR_UNSUPPORTED,
+                          "device cuda: this llx was built without a CUDA backend (use device: cpu or auto)");
+    if (strcmp(dev, "cpu") != 0 && strcmp(dev, "auto") != 0)
+        return llx_errorf(err, LLX_ERR_INVALID, "device '%s': expected auto, cpu or cuda", dev);
+    int threads = t->opt.threads > 0 ? t->opt.threads : t->cfg.threads;
+    LLX_TRY(llx_backend_cpu_create(threads, &t->be, err));
+    fprintf(t->opt.log, "device: %s -> %s (%s)\n", dev, t->be->name, t->be->describe(t->be));
+    return LLX_OK;
+}
+
+static llx_status build_network(llx_trainer *t, const llx_registry *reg, const llx_cfg *root, llx_error *err)
+{
+    int crops = t->cfg.eval_aug.crops == LLX_CROPS_TEN ? 10 : 1;
+    t->graph_batch = t->cfg.batch > t->cfg.eval_batch * crops ? t->cfg.batch : t->cfg.eval_batch * crops;
+    LLX_TRY(llx_model_build(reg, llx_cfg_get(root, "model"), t->graph_batch, LLX_F32, &t->g, &t->logits, err));
+    llx_shape in = llx_graph_node_shape(t->g, llx_graph_input_node(t->g));
+    const llx_augment *a = &t->cfg.train_aug;
+    if (in.dim[1] != a->channels || in.dim[2] != a->size || in.dim[3] != a->size)
+        return llx_errorf(err, LLX_ERR_SHAPE, "model input (%lld, %lld, %lld) differs from data: channels %d, size %d",
+                          (long long)in.dim[1], (long long)in.dim[2], (long long)in.dim[3], a->channels, a->size);
+    llx_shape out = llx_graph_node_shape(t->g, t->logits);
+    if (out.ndim != 2 || out.dim[1] != LLX_NUM_CLASSES)
+        return llx_errorf(err, LLX_ERR_SHAPE, "the model must end with %d outputs (the classes), it has %lld",
+                          LLX_NUM_CLASSES, (long long)(out.ndim == 2 ? out.dim[1] : -1));
+    double w[LLX_NUM_CLASSES];
+    bool weighted = t->cfg.has_class_weights || t->cfg.balanced_weights;
+    if (t->cfg.balanced_weights && t->data[SPLIT_TRAIN]) {
+        int64_t counts[LLX_NUM_CLASSES], total = 0, present = 0;
+        llx_dataset_class_counts(t->data[SPLIT_TRAIN], counts);
+        for (int k = 0; k < LLX_NUM_CLASSES; k++) total += counts[k], present += counts[k] > 0;
+        for (int k = 0; k < LLX_NUM_CLASSES; k++)
+            w[k] = counts[k] ? (double)total / ((double)present * (double)counts[k]) : 0;
+    } else {
+        memcpy(w, t->cfg.class_weights, sizeof w);
+    }
+    LLX_TRY(llx_graph_add_loss(t->g, t->logits, weighted ? w : NULL, LLX_NUM_CLASSES, &t->loss, err));
+    return llx_graph_compile(t->g, t->be, t->cfg.seed, err);
+}
+
+static llx_status open_data(llx_trainer *t, llx_error *err)
+{
+    static const char *const names[] = {"train", "val", "test"};
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        if (!t->cfg.sources[s] || t->opt.no_data || (s == SPLIT_TRAIN && t->opt.eval_only)) continue;
+        LLX_TRY(llx_dataset_open(t->cfg.sources[s], names[s], t->cfg.seed, &t->data[s], err));
+        int64_t counts[LLX_NUM_CLASSES];
+        llx_dataset_class_counts(t->data[s], counts);
+        fprintf(t->opt.log, "data %-5s %7zu samples:", names[s], llx_dataset_size(t->data[s]));
+        for (int k = 0; k < LLX_NUM_CLASSES; k++) fprintf(t->opt.log, " %s %lld", llx_class_name(k), (long long)counts[k]);
+        fputc('\n', t->opt.log);
+        bool train = s == SPLIT_TRAIN;
+        LLX_TRY(llx_loader_create(t->data[s], train ? &t->cfg.train_aug : &t->cfg.eval_aug,
+                                  train ? t->cfg.batch : t->cfg.eval_batch, train, t->cfg.loader_threads,
+                                  t->cfg.seed, t->cfg.cache, train ? &t->train_loader : &t->eval_loader[s], err));
+    }
+    return LLX_OK;
+}
+
+/* Velocity buffers and the weight-decay groups of the parameters. */
+static llx_status prepare_optimizer(llx_trainer *t, llx_error *err)
+{
+    size_t n = llx_graph_node_count(t->g), bytes = 0;
+    t->params = calloc(n, sizeof *t->params);
+    t->decay = calloc(n, sizeof *t->decay);
+    t->velocity = calloc(n, sizeof *t->velocity);
+    t->host_logits = malloc((size_t)t->graph_batch * LLX_NUM_CLASSES * sizeof(float));
+    if (!t->params || !t->decay || !t->velocity || !t->host_logits) return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        if (llx_graph_node_kind(t->g, (llx_node_id)i) != LLX_NODE_PARAM) continue;
+        llx_tensor *w = llx_graph_value(t->g, (llx_node_id)i);
+        t->params[t->n_params] = (llx_node_id)i;
+        t->decay[t->n_params] = t->cfg.decay_bn_bias || w->shape.ndim > 1; /* 1-D: BN parameters and biases */
+        t->velocity[t->n_params] = *w;
+        t->velocity[t->n_params].data = (void *)bytes;
+        bytes += llx_tensor_bytes(w);
+        t->n_params++;
+    }
+    t->velocity_arena = t->be->alloc(t->be, bytes, err);
+    if (!t->velocity_arena) return err->status;
+    for (int p = 0; p < t->n_params; p++)
+        t->velocity[p].data = (char *)t->velocity_arena + (size_t)t->velocity[p].data;
+    t->first_step = true;
+    return LLX_OK;
+}
+
+llx_status llx_trainer_create(const llx_registry *reg, const llx_doc *doc, const llx_train_options *o,
+                              llx_trainer **out, llx_error *err)
+{
+    llx_trainer *t = calloc(1, sizeof *t);
+    if (!t) return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+    t->opt = *o;
+    if (!t->opt.log) t->opt.log = stderr;
+    t->best_value = -INFINITY;
+    const llx_cfg *root = llx_doc_root(doc);
+    llx_status st = llx_train_config_read(root, &t->cfg, err);
+    if (st == LLX_OK) st = pick_backend(t, err);
+    if (st == LLX_OK) st = open_data(t, err);
+    if (st == LLX_OK) st = build_network(t, reg, root, err);
+    if (st == LLX_OK && !o->eval_only) st = prepare_optimizer(t, err);
+    if (st == LLX_OK && o->eval_only) t->host_logits = malloc((size_t)t->graph_batch * LLX_NUM_CLASSES * sizeof(float));
+    if (st != LLX_OK) {
+        llx_trainer_free(t);
+        return st;
+    }
+    *out = t;
+    return LLX_OK;
+}
+
+void llx_trainer_free(llx_trainer *t)
+{
+    if (!t) return;
+    llx_loader_free(t->train_loader);
+    for (int s = 0; s < SPLIT_COUNT; s++) {
+        llx_loader_free(t->eval_loader[s]);
+        llx_dataset_free(t->data[s]);
+    }
+    if (t->velocity_arena) t->be->free(t->be, t->velocity_arena);
+    for (size_t i = 0; t->snapshot && t->g && i < llx_graph_node_count(t->g); i++) free(t->snapshot[i]);
+    free(t->snapshot);
+    llx_graph_free(t->g);
+    llx_backend_free(t->be);
+    free(t->params);
+    free(t->decay);
+    free(t->velocity);
+    free(t->host_logits);
+    free(t);
+}
+
+llx_graph *llx_trainer_graph(llx_trainer *t) { return t->g; }
+int llx_trainer_epochs_done(const llx_trainer *t) { return t->epoch; }
+int llx_trainer_epochs_total(const llx_trainer *t) { return t->cfg.epochs; }
+const char *llx_trainer_select_metric(const llx_trainer *t) { return t->cfg.select; }
+
+/* Copies a batch into the graph's input and labels (labels repeated per crop). */
+static llx_status feed(llx_trainer *t, const float *x, const int32_t *labels, int n, int crops, llx_error *err)
+{
+    int64_t rows = (int64_t)n * crops;
+    LLX_TRY(llx_graph_set_batch(t->g, rows, err));
+    llx_tensor *in = llx_graph_value(t->g, llx_graph_input_node(t->g));
+    LLX_TRY(t->be->to_device(t->be, in->data, x, llx_tensor_bytes(in), err));
+    int32_t rep[4096];
+    const int32_t *lab = labels;
+    if (crops > 1) {
+        if (rows > 4096) return llx_errorf(err, LLX_ERR_INVALID, "evaluation batch of %lld crops is over 4096", (long long)rows);
+        for (int64_t r = 0; r < rows; r++) rep[r] = labels[r / crops];
+        lab = rep;
+    }
+    llx_tensor *y = llx_graph_value(t->g, llx_graph_labels_node(t->g));
+    return t->be->to_device(t->be, y->data, lab, (size_t)rows * sizeof(int32_t), err);
+}
+
+/* Loss and logits of the last forward, on the host. */
+static llx_status read_outputs(llx_trainer *t, int64_t rows, double *loss, llx_error *err)
+{
+    float l;
+    LLX_TRY(t->be->to_host(t->be, &l, llx_graph_value(t->g, t->loss)->data, sizeof l, err));
+    *loss = l;
+    return t->be->to_host(t->be, t->host_logits, llx_graph_value(t->g, t->logits)->data,
+                          (size_t)rows * LLX_NUM_CLASSES * sizeof(float), err);
+}
+
+/* argmax of the mean of `crops` consecutive logit rows. */
+static int predict_row(const float *logits, int crops)
+{
+    double mean[LLX_NUM_CLASSES] = {0};
+    for (int c = 0; c < crops; c++)
+        for (int k = 0; k < LLX_NUM_CLASSES; k++) mean[k] += logits[c * LLX_NUM_CLASSES + k];
+    int best = 0;
+    for (int k = 1; k < LLX_NUM_CLASSES; k++)
+        if (mean[k] > mean[best]) best = k;
+    return best;
+}
+
+static llx_status sgd_step(llx_trainer *t, double lr, llx_error *err)
+{
+    for (int p = 0; p < t->n_params; p++) {
+        llx_sgd_params sp = t->cfg.sgd;
+        sp.lr = lr;
+        if (!t->decay[p]) sp.weight_decay = 0;
+        LLX_TRY(llx_sgd_update(t->be, &sp, t->first_step, llx_graph_value(t->g, t->params[p]),
+                               llx_graph_grad(t->g, t->params[p]), &t->velocity[p], err));
+    }
+    t->first_step = false;
+    return LLX_OK;
+}
+
+static void progress(llx_trainer *t, int64_t i, int64_t steps, double loss, double acc, double img_s, double elapsed)
+{
+    double eta = i ? elapsed / (double)i * (double)(steps - i) : 0;
+    FILE *f = t->opt.log;
+    if (t->opt.live) {
+        fprintf(f, "\r  epoch %d/%d  batch %lld/%lld  loss %.4f  acc %.1f%%  %.0f img/s  ETA %dm%02ds   ", t->epoch + 1,
+                t->cfg.epochs, (long long)i, (long long)steps, loss, 100 * acc, img_s, (int)eta / 60, (int)eta % 60);
+        fflush(f);
+    } else if (t->opt.log_every > 0 && i % t->opt.log_every == 0) {
+        fprintf(f, "epoch %d/%d batch %lld/%lld loss %.4f acc %.4f img/s %.0f eta_s %.0f\n", t->epoch + 1,
+                t->cfg.epochs, (long long)i, (long long)steps, loss, acc, img_s, eta);
+    }
+}
+
+static llx_status train_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *err)
+{
+    LLX_TRY(llx_loader_start(t->train_loader, t->epoch, err));
+    int64_t steps = llx_loader_batches(t->train_loader), seen = 0, correct = 0;
+    double loss_sum = 0, start = now_seconds();
+    for (int64_t i = 0;; i++) {
+        const float *x;
+        const int32_t *labels;
+        int n;
+        LLX_TRY(llx_loader_next(t->train_loader, &x, &labels, &n, err));
+        if (n == 0) break;
+        double lr = llx_schedule_lr(&t->cfg.schedule, t->epoch + (double)i / (double)steps), loss;
+        r->lr = i == 0 ? lr : r->lr;
+        LLX_TRY(feed(t, x, labels, n, 1, err));
+        LLX_TRY(llx_graph_forward(t->g, true, err));
+        LLX_TRY(read_outputs(t, n, &loss, err));
+        if (!isfinite(loss))
+            return llx_errorf(err, LLX_ERR_NUMERIC,
+                              "epoch %d, step %lld: the loss is %g; stopping (lower train.lr?). The weights of the last "
+                              "finished epoch are kept",
+                              t->epoch + 1, (long long)i + 1, loss);
+        LLX_TRY(llx_graph_zero_grad(t->g, err));
+        LLX_TRY(llx_graph_backward(t->g, t->loss, err));
+        LLX_TRY(sgd_step(t, lr, err));
+        for (int s = 0; s < n; s++) correct += predict_row(t->host_logits + s * LLX_NUM_CLASSES, 1) == labels[s];
+        seen += n;
+        loss_sum += loss * n;
+        double elapsed = now_seconds() - start;
+        progress(t, i + 1, steps, loss_sum / (double)seen, (double)correct / (double)seen, (double)seen / elapsed, elapsed);
+    }
+    if (t->opt.live) fputc('\n', t->opt.log);
+    r->seconds = now_seconds() - start;
+    r->train_loss = loss_sum / (double)(seen ? seen : 1);
+    r->train_accuracy = (double)correct / (double)(seen ? seen : 1);
+    r->images_per_second = (double)seen / r->seconds;
+    return LLX_OK;
+}
+
+llx_status llx_trainer_evaluate(llx_trainer *t, const char *split, llx_metrics *m, llx_confusion *c, double *loss,
+                                llx_error *err)
+{
+    int s = strcmp(split, "test") == 0 ? SPLIT_TEST : strcmp(split, "val") == 0 ? SPLIT_VAL : -1;
+    if (s < 0 || !t->eval_loader[s]) return llx_errorf(err, LLX_ERR_INVALID, "no '%s' data in this experiment", split);
+    llx_loader *l = t->eval_loader[s];
+    int crops = llx_loader_crops_per_sample(l);
+    llx_confusion conf;
+    llx_confusion_clear(&conf);
+    double loss_sum = 0;
+    int64_t seen = 0;
+    LLX_TRY(llx_loader_start(l, 0, err));
+    for (;;) {
+        const float *x;
+        const int32_t *labels;
+        int n;
+        LLX_TRY(llx_loader_next(l, &x, &labels, &n, err));
+        if (n == 0) break;
+        double bl;
+        LLX_TRY(feed(t, x, labels, n, crops, err));
+        LLX_TRY(llx_graph_forward(t->g, false, err));
+        LLX_TRY(read_outputs(t, (int64_t)n * crops, &bl, err));
+        for (int i = 0; i < n; i++)
+            llx_confusion_add(&conf, labels[i], predict_row(t->host_logits + (size_t)i * crops * LLX_NUM_CLASSES, crops));
+        loss_sum += bl * n;
+        seen += n;
+    }
+    llx_metrics_compute(&conf, m);
+    if (c) *c = conf;
+    if (loss) *loss = loss_sum / (double)(seen ? seen : 1);
+    return LLX_OK;
+}
+
+llx_status llx_trainer_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *err)
+{
+    memset(r, 0, sizeof *r);
+    if (t->epoch >= t->cfg.epochs) return llx_errorf(err, LLX_ERR_INVALID, "all %d epochs are done", t->cfg.epochs);
+    if (!t->train_loader) return llx_errorf(err, LLX_ERR_INVALID, "this trainer was opened for evaluation only");
+    llx_status st = train_epoch(t, r, err);
+    if (st == LLX_ERR_NUMERIC && t->snapshot) llx_trainer_restore_snapshot(t, NULL);
+    LLX_TRY(st);
+    LLX_TRY(llx_trainer_evaluate(t, "val", &r->val, &r->val_confusion, &r->val_loss, err));
+    r->epoch = ++t->epoch;
+    double v = 0;
+    llx_metrics_get(&r->val, t->cfg.select, &v);
+    r->best = v > t->best_value;
+    if (r->best) t->best_value = v;
+    return llx_trainer_snapshot(t, err); /* the last good state, for a NaN in the next epoch */
+}
+
+llx_status llx_trainer_snapshot(llx_trainer *t, llx_error *err)
+{
+    size_t n = llx_graph_node_count(t->g);
+    if (!t->snapshot && !(t->snapshot = calloc(n, sizeof *t->snapshot)))
+        return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        llx_node_kind k = llx_graph_node_kind(t->g, (llx_node_id)i);
+        if (k != LLX_NODE_PARAM && k != LLX_NODE_BUFFER) continue;
+        llx_tensor *v = llx_graph_value(t->g, (llx_node_id)i);
+        if (!t->snapshot[i] && !(t->snapshot[i] = malloc(llx_tensor_bytes(v))))
+            return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+        LLX_TRY(t->be->to_host(t->be, t->snapshot[i], v->data, llx_tensor_bytes(v), err));
+    }
+    return LLX_OK;
+}
+
+llx_status llx_trainer_restore_snapshot(llx_trainer *t, llx_error *err)
+{
+    if (!t->snapshot) return llx_errorf(err, LLX_ERR_INVALID, "no snapshot taken");
+    for (size_t i = 0; i < llx_graph_node_count(t->g); i++) {
+        if (!t->snapshot[i]) continue;
+        llx_tensor *v = llx_graph_value(t->g, (llx_node_id)i);
+        LLX_TRY(t->be->to_device(t->be, v->data, t->snapshot[i], llx_tensor_bytes(v), err));
+    }
+    return LLX_OK;
+}
+
+const llx_augment *llx_trainer_eval_augment(const llx_trainer *t) { return &t->cfg.eval_aug; }
+
+llx_status llx_trainer_predict(llx_trainer *t, const float *x, int n, double *probs, llx_error *err)
+{
+    int crops = t->cfg.eval_aug.crops == LLX_CROPS_TEN ? 10 : 1;
+    if (n < 1 || (int64_t)n * crops > t->graph_batch)
+        return llx_errorf(err, LLX_ERR_INVALID, "predict: %d samples, at most %lld at once", n,
+                          (long long)(t->graph_batch / crops));
+    int32_t zeros[4096] = {0};
+    double loss;
+    LLX_TRY(feed(t, x, zeros, n, crops, err));
+    LLX_TRY(llx_graph_forward(t->g, false, err));
+    LLX_TRY(read_outputs(t, (int64_t)n * crops, &loss, err));
+    for (int i = 0; i < n; i++) {
+        double mean[LLX_NUM_CLASSES] = {0}, top = -INFINITY, sum = 0;
+        for (int c = 0; c < crops; c++)
+            for (int k = 0; k < LLX_NUM_CLASSES; k++)
+                mean[k] += t->host_logits[((size_t)i * crops + c) * LLX_NUM_CLASSES + k] / crops;
+        for (int k = 0; k < LLX_NUM_CLASSES; k++) top = fmax(top, mean[k]);
+        for (int k = 0; k < LLX_NUM_CLASSES; k++) sum += probs[i * LLX_NUM_CLASSES + k] = exp(mean[k] - top);
+        for (int k = 0; k < LLX_NUM_CLASSES; k++) probs[i * LLX_NUM_CLASSES + k] /= sum;
+    }
+    return LLX_OK;
+}
