@@ -4,9 +4,12 @@
  * gradient gets an offset in one of five arenas (parameters, parameter
  * gradients, activations, activation gradients, saved state) and the ops
  * share one workspace sized to the largest need. Forward and backward then
- * run the prepared calls with no allocation. */
+ * run the prepared calls with no allocation. With profiling on
+ * (llx_graph_set_profile) each op node runs between two backend
+ * synchronisations and its time is added to the node. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "graph_impl.h"
 
@@ -219,6 +222,8 @@ llx_status llx_graph_compile(llx_graph *g, llx_backend *be, uint64_t seed, llx_e
     g->act_grad_bytes = size[ARENA_ACT_GRAD];
     g->workspace = be->alloc(be, ws, err);
     if (!g->workspace) return err ? err->status : LLX_ERR_NOMEM;
+    g->planned_bytes = ws;
+    for (int a = 0; a < ARENA_COUNT; a++) g->planned_bytes += size[a];
     bind(g);
     return init_params(g, seed, err);
 }
@@ -233,6 +238,31 @@ static llx_status run_error(const llx_graph *g, const node *n, const char *pass,
     return err ? err->status : LLX_ERR_INVALID;
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Runs one op between two backend synchronisations and adds its time to the node. */
+static llx_status run_timed(llx_graph *g, node *n, bool backward, llx_error *err)
+{
+    LLX_TRY(g->be->sync(g->be, err));
+    double t0 = now_seconds();
+    LLX_TRY(backward ? llx_op_backward(&n->call, err) : llx_op_forward(&n->call, err));
+    LLX_TRY(g->be->sync(g->be, err));
+    double dt = now_seconds() - t0;
+    if (backward) {
+        n->prof_bwd_s += dt;
+        n->prof_bwd_n++;
+    } else {
+        n->prof_fwd_s += dt;
+        n->prof_fwd_n++;
+    }
+    return LLX_OK;
+}
+
 llx_status llx_graph_forward(llx_graph *g, bool training, llx_error *err)
 {
     if (!g->be) return llx_errorf(err, LLX_ERR_INVALID, "graph: forward before compile");
@@ -240,7 +270,8 @@ llx_status llx_graph_forward(llx_graph *g, bool training, llx_error *err)
         node *n = &g->nodes[i];
         if (n->kind != LLX_NODE_OP) continue;
         n->call.training = training;
-        if (llx_op_forward(&n->call, err) != LLX_OK) return run_error(g, n, "forward", err);
+        llx_status st = g->profile ? run_timed(g, n, false, err) : llx_op_forward(&n->call, err);
+        if (st != LLX_OK) return run_error(g, n, "forward", err);
     }
     return LLX_OK;
 }
@@ -256,7 +287,8 @@ llx_status llx_graph_backward_seed(llx_graph *g, llx_node_id out, const void *do
     for (size_t i = (size_t)out + 1; i-- > 0;) {
         node *n = &g->nodes[i];
         if (n->kind != LLX_NODE_OP || !n->needs_grad) continue;
-        if (llx_op_backward(&n->call, err) != LLX_OK) return run_error(g, n, "backward", err);
+        llx_status st = g->profile ? run_timed(g, n, true, err) : llx_op_backward(&n->call, err);
+        if (st != LLX_OK) return run_error(g, n, "backward", err);
     }
     return LLX_OK;
 }
@@ -291,3 +323,47 @@ llx_status llx_graph_set_batch(llx_graph *g, int64_t n, llx_error *err)
         if (g->nodes[i].batched) g->nodes[i].value.shape.dim[0] = g->nodes[i].grad.shape.dim[0] = n;
     return LLX_OK;
 }
+
+/* ---------------------------------------------------------------- profiling */
+
+void llx_graph_set_profile(llx_graph *g, bool on) { g->profile = on; }
+
+void llx_graph_profile_reset(llx_graph *g)
+{
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        node *n = &g->nodes[i];
+        n->prof_fwd_s = n->prof_bwd_s = 0;
+        n->prof_fwd_n = n->prof_bwd_n = 0;
+    }
+}
+
+static int by_total_time(const void *a, const void *b)
+{
+    const llx_op_profile *x = a, *y = b;
+    double tx = x->forward_s + x->backward_s, ty = y->forward_s + y->backward_s;
+    return tx < ty ? 1 : tx > ty ? -1 : strcmp(x->op, y->op);
+}
+
+size_t llx_graph_profile(const llx_graph *g, llx_op_profile *rows, size_t cap)
+{
+    llx_op_profile *all = malloc((g->n_nodes ? g->n_nodes : 1) * sizeof *all);
+    if (!all) return 0;
+    size_t n_types = 0;
+    for (size_t i = 0; i < g->n_nodes; i++) {
+        const node *n = &g->nodes[i];
+        if (n->kind != LLX_NODE_OP || n->prof_fwd_n + n->prof_bwd_n == 0) continue;
+        size_t k = 0;
+        while (k < n_types && strcmp(all[k].op, n->op->name) != 0) k++;
+        if (k == n_types) all[n_types++] = (llx_op_profile){.op = n->op->name};
+        all[k].forward_s += n->prof_fwd_s;
+        all[k].backward_s += n->prof_bwd_s;
+        all[k].forward_calls += n->prof_fwd_n;
+        all[k].backward_calls += n->prof_bwd_n;
+    }
+    qsort(all, n_types, sizeof *all, by_total_time);
+    if (rows) memcpy(rows, all, (n_types < cap ? n_types : cap) * sizeof *rows);
+    free(all);
+    return n_types;
+}
+
+size_t llx_graph_memory(const llx_graph *g) { return g->be ? g->planned_bytes : 0; }

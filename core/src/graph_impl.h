@@ -27,6 +27,8 @@ typedef struct node {
     void *saved;
     size_t saved_bytes;
     llx_op_call call; /* prepared by compile */
+    double prof_fwd_s, prof_bwd_s; /* profiling: summed seconds and calls */
+    int64_t prof_fwd_n, prof_bwd_n;
 } node;
 
 typedef struct layer_frame {
@@ -69,6 +71,8 @@ struct llx_graph {
     void *arenas[5]; /* parameters, parameter grads, activations, activation grads, saved */
     size_t act_grad_bytes;
     void *workspace;
+    size_t planned_bytes; /* arenas + workspace */
+    bool profile;         /* time every op node (llx_graph_set_profile) */
 };
 
 enum { ARENA_PARAM, ARENA_PARAM_GRAD, ARENA_ACT, ARENA_ACT_GRAD, ARENA_SAVED, ARENA_COUNT };

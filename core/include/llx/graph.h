@@ -100,4 +100,22 @@ typedef struct llx_layer_row {
 } llx_layer_row;
 size_t llx_graph_layer_rows(const llx_graph *g, const llx_layer_row **rows);
 
+/* ---- profiling and memory (llx bench) ---- */
+/* Time per op type, summed over the nodes that run that op since the last reset. */
+typedef struct llx_op_profile {
+    const char *op;               /* the op descriptor's name */
+    double forward_s, backward_s; /* seconds */
+    int64_t forward_calls, backward_calls;
+} llx_op_profile;
+
+/* When on, forward and backward time every op node (the backend is synchronised
+ * around each op, so the times stay right on an asynchronous device). Off by default. */
+void llx_graph_set_profile(llx_graph *g, bool on);
+/* Fills up to cap rows, one per op type, by forward + backward time, largest first;
+ * returns the number of op types that ran (may exceed cap). */
+size_t llx_graph_profile(const llx_graph *g, llx_op_profile *rows, size_t cap);
+void llx_graph_profile_reset(llx_graph *g);
+/* Bytes planned on the backend by compile: every arena and the workspace (0 before). */
+size_t llx_graph_memory(const llx_graph *g);
+
 #endif

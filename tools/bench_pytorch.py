@@ -1,0 +1,118 @@
+#!/usr/bin/python3
+"""The networks of `llx bench` in PyTorch, timed the same way, for a side-by-side.
+
+Run with Debian's python3-torch (not the pyenv python):
+
+    /usr/bin/python3 tools/bench_pytorch.py --model resnet18 --attention llam --size 112 \\
+        --batch 16 --steps 10 --warmup 2 --threads 2
+
+The modules are imported from tests/fixtures/make_golden.py and
+make_attention_golden.py, the PyTorch mirrors the golden tests check llx
+against, so the architecture is identical:
+  resnet18  experiments/resnet18.yaml: 7x7 stride-2 stem + max-pool, two blocks per stage, width 64
+  narrow    experiments/narrow_resnet.yaml: 3x3 stride-1 stem, one block per stage, width 16
+A training step is zero_grad + forward (train mode) + cross-entropy + backward
++ SGD (momentum 0.9, weight decay 5e-4); inference is a forward in eval mode
+under no_grad. Each is the median over --steps after --warmup, on random
+input and labels. Prints one CSV line:
+    torch,<model>-<attention>,<size>,<batch>,<train img/s>,<infer img/s>,<peak MiB>
+"""
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures"))
+
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+
+from make_attention_golden import factory  # noqa: E402
+from make_golden import BasicBlock, ResNet  # noqa: E402
+
+# llx's default options of each attention layer
+ATTENTION = {"none": None, "se": "se", "cbam": "cbam_original", "eca": "eca_adaptive", "llam": "llam"}
+
+
+class NarrowResNet(nn.Module):
+    """experiments/narrow_resnet.yaml: conv3x3 s1 - bn - relu, one BasicBlock per stage."""
+
+    def __init__(self, width=16, classes=7, attention=None):
+        super().__init__()
+        w = width
+        self.conv1 = nn.Conv2d(3, w, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(w)
+        self.relu = nn.ReLU(inplace=True)
+        cin = w
+        for s, (mult, stride) in enumerate([(1, 1), (2, 2), (4, 2), (8, 2)], 1):
+            setattr(self, "layer%d" % s, nn.Sequential(BasicBlock(cin, w * mult, stride, attention)))
+            cin = w * mult
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+def build(model, attention):
+    attn = factory(ATTENTION[attention]) if ATTENTION[attention] else None
+    if model == "resnet18":
+        return ResNet(width=64, stem="7", classes=7, attention=attn)
+    return NarrowResNet(width=16, classes=7, attention=attn)
+
+
+def timed(fn, warmup, steps):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=["resnet18", "narrow"], default="resnet18")
+    p.add_argument("--attention", choices=sorted(ATTENTION), default="none")
+    p.add_argument("--size", type=int, default=112)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=0, help="0: torch's default")
+    a = p.parse_args()
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
+    torch.manual_seed(1)
+    net = build(a.model, a.attention)
+    x = torch.rand(a.batch, 3, a.size, a.size) * 2 - 1
+    y = torch.randint(0, 7, (a.batch,))
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def train_step():
+        opt.zero_grad()
+        loss_fn(net(x), y).backward()
+        opt.step()
+
+    def infer():
+        with torch.no_grad():
+            net(x)
+
+    net.train()
+    train_s = timed(train_step, a.warmup, a.steps)
+    net.eval()
+    infer_s = timed(infer, a.warmup, a.steps)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    print("torch,%s-%s,%d,%d,%.2f,%.2f,%.1f" % (a.model, a.attention, a.size, a.batch, a.batch / train_s,
+                                               a.batch / infer_s, peak))
+
+
+if __name__ == "__main__":
+    main()
