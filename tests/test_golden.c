@@ -11,6 +11,7 @@
 #include "golden_fill.h"
 #include "h5read.h"
 #include "llx/llx.h"
+#include "llx_fixture.h"
 
 #define REL_TOL 1e-4
 
@@ -99,22 +100,21 @@ static void run_case(const golden_case *c)
     CHECK_MSG(f != NULL, "cannot open %s", path);
     if (!f) return;
     llx_error err = {0};
-    llx_registry *reg;
-    llx_plugins *plugins;
-    llx_doc *doc;
     llx_graph *g;
     llx_backend *be;
     llx_node_id logits, loss;
     int n_sets = 0;
     while (n_sets < 4 && c->sets[n_sets]) n_sets++;
-    snprintf(path, sizeof path, "%s/experiments/%s", LLX_SOURCE_DIR, c->experiment);
-    CHECK(llx_registry_create(&reg, &err) == LLX_OK);
-    CHECK(llx_plugins_create(&plugins, &err) == LLX_OK);
-    CHECK_MSG(llx_plugin_load_by_name(plugins, reg, "basic_block", NULL, 0, &err) == LLX_OK, "%s", err.msg);
-    CHECK_MSG(llx_doc_load(path, c->sets, n_sets, &doc, &err) == LLX_OK, "%s", err.msg);
-    llx_status st = llx_model_build(reg, llx_cfg_get(llx_doc_root(doc), "model"), c->batch, LLX_F32, &g, &logits, &err);
+    llx_registry *reg = fixture_registry_open(&err);
+    CHECK_MSG(reg != NULL, "%s", err.msg);
+    llx_status st = reg ? fixture_build_experiment(reg, c->experiment, c->sets, n_sets, c->batch, &g, &logits, &err)
+                        : LLX_ERR_PLUGIN;
     CHECK_MSG(st == LLX_OK, "%s", err.msg);
-    if (st != LLX_OK) return;
+    if (st != LLX_OK) {
+        fixture_registry_close(reg);
+        h5_close(f);
+        return;
+    }
     CHECK(llx_graph_param_count(g) == (int64_t)h5_attr_f64(f, "/params", "count"));
     CHECK(llx_graph_add_loss(g, logits, NULL, 0, &loss, &err) == LLX_OK);
     CHECK(llx_backend_cpu_create(2, &be, &err) == LLX_OK);
@@ -143,9 +143,7 @@ static void run_case(const golden_case *c)
 
     llx_graph_free(g);
     llx_backend_free(be);
-    llx_doc_free(doc);
-    llx_registry_free(reg);
-    llx_plugins_free(plugins);
+    fixture_registry_close(reg);
     h5_close(f);
 }
 

@@ -10,9 +10,9 @@
 
 #include "check.h"
 #include "llx/llx.h"
+#include "llx_fixture.h"
 
 static llx_registry *reg;
-static llx_plugins *plugins;
 
 static const char *net_yaml = "model:\n"
                               "  input: [3, 6, 6]\n"
@@ -168,17 +168,11 @@ static void test_init_is_reproducible(void)
 
 int main(void)
 {
-    llx_error err;
-    if (llx_registry_create(&reg, &err) != LLX_OK || llx_plugins_create(&plugins, &err) != LLX_OK ||
-        llx_plugins_load_all(plugins, reg, NULL, 0, &err) != LLX_OK) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        return 1;
-    }
+    if (!(reg = fixture_registry_open(NULL))) return 1;
     RUN(test_every_parameter_gradient);
     RUN(test_gradients_accumulate_until_zeroed);
     RUN(test_short_last_batch);
     RUN(test_init_is_reproducible);
-    llx_registry_free(reg);
-    llx_plugins_free(plugins);
+    fixture_registry_close(reg);
     return check_report();
 }

@@ -13,9 +13,9 @@
 #include "check.h"
 #include "golden_fill.h"
 #include "h5read.h"
+#include "llx_fixture.h"
 
 static llx_registry *reg;
-static llx_plugins *plugins;
 
 static const block_case cases[] = {
     {"{type: cbam}", 2, 32, 6, 6, "attn_cbam_original.h5"},
@@ -25,14 +25,12 @@ enum { N_CASES = sizeof cases / sizeof cases[0] };
 
 static void test_gradcheck(void)
 {
-    for (int i = 0; i < N_CASES; i++)
-        CHECK_MSG(block_gradcheck(reg, &cases[i]) == 0, "%s", cases[i].cfg);
+    CHECK(fixture_blocks_wrong(reg, cases, N_CASES, 0) == 0);
 }
 
 static void test_golden(void)
 {
-    for (int i = 0; i < N_CASES; i++)
-        CHECK_MSG(block_golden(reg, &cases[i]) == 0, "%s", cases[i].golden);
+    CHECK(fixture_blocks_wrong(reg, cases, N_CASES, 1) == 0);
 }
 
 /* max |ours - ref| / max |ref| against fixture dataset path, F32 values. */
@@ -164,73 +162,36 @@ static void test_init(void)
     check_init("{type: cbam, variant: timm}", 1.0);
 }
 
-static int64_t count(const char *cfg, int c)
-{
-    block_case bc = {cfg, 2, c, 6, 6, NULL};
-    llx_error err = {0};
-    int64_t n = block_param_count(reg, &bc, &err);
-    if (n < 0) fprintf(stderr, "%s: %s\n", cfg, err.msg);
-    return n;
-}
-
 static void test_param_counts(void)
 {
     /* original: fc1 R*C + R, fc2 C*R + C, spatial conv 2*k*k, bn 2; timm: no MLP biases. */
-    CHECK(count("{type: cbam}", 32) == 64 + 2 + 64 + 32 + 98 + 2);   /* R = 2: 262 */
-    CHECK(count("{type: cbam}", 64) == 256 + 4 + 256 + 64 + 98 + 2); /* R = 4: 680 */
-    CHECK(count("{type: cbam, variant: timm}", 32) == 64 + 64 + 98 + 2);
-    CHECK(count("{type: cbam, variant: timm}", 512) == 2 * 512 * 32 + 98 + 2);
+    CHECK(fixture_block_params(reg, "{type: cbam}", 32) == 64 + 2 + 64 + 32 + 98 + 2);   /* R = 2: 262 */
+    CHECK(fixture_block_params(reg, "{type: cbam}", 64) == 256 + 4 + 256 + 64 + 98 + 2); /* R = 4: 680 */
+    CHECK(fixture_block_params(reg, "{type: cbam, variant: timm}", 32) == 64 + 64 + 98 + 2);
+    CHECK(fixture_block_params(reg, "{type: cbam, variant: timm}", 512) == 2 * 512 * 32 + 98 + 2);
     /* C < reduction: hidden width 1 */
-    CHECK(count("{type: cbam}", 8) == 8 + 1 + 8 + 8 + 98 + 2);
-    CHECK(count("{type: cbam, reduction: 4, spatial_kernel: 3, variant: timm}", 32) == 2 * 32 * 8 + 18 + 2);
-    CHECK(count("{type: cbam, reduction: 1}", 4) == 16 + 4 + 16 + 4 + 98 + 2);
-}
-
-static int64_t resnet_params(const char *experiment, const char *set)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/experiments/%s", LLX_SOURCE_DIR, experiment);
-    llx_doc *doc;
-    llx_graph *g;
-    llx_node_id out;
-    llx_error err = {0};
-    if (llx_doc_load(path, &set, 1, &doc, &err) != LLX_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    llx_status st = llx_model_build(reg, llx_cfg_get(llx_doc_root(doc), "model"), 1, LLX_F32, &g, &out, &err);
-    llx_doc_free(doc);
-    if (st != LLX_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    int64_t p = llx_graph_param_count(g);
-    llx_graph_free(g);
-    return p;
+    CHECK(fixture_block_params(reg, "{type: cbam}", 8) == 8 + 1 + 8 + 8 + 98 + 2);
+    CHECK(fixture_block_params(reg, "{type: cbam, reduction: 4, spatial_kernel: 3, variant: timm}", 32) ==
+          2 * 32 * 8 + 18 + 2);
+    CHECK(fixture_block_params(reg, "{type: cbam, reduction: 1}", 4) == 16 + 4 + 16 + 4 + 98 + 2);
 }
 
 static void test_resnet18_totals(void)
 {
-    CHECK(resnet_params("resnet18.yaml", "attention=cbam") == 11269983);
-    CHECK(resnet_params("resnet18_small_stem.yaml", "attention=cbam") == 11262303);
-    CHECK(resnet_params("resnet18.yaml", "attention={type: cbam, variant: timm}") == 11267943);
-    CHECK(resnet_params("resnet18_small_stem.yaml", "attention={type: cbam, variant: timm}") == 11260263);
+    static const fixture_totals rows[] = {
+        {"attention=cbam", 11269983, 11262303},
+        {"attention={type: cbam, variant: timm}", 11267943, 11260263},
+    };
+    CHECK(fixture_totals_wrong(reg, rows, sizeof rows / sizeof rows[0]) == 0);
 }
 
 static void test_names(void)
 {
-    char path[1024];
-    snprintf(path, sizeof path, "%s/experiments/resnet18.yaml", LLX_SOURCE_DIR);
     const char *set = "attention=cbam";
-    llx_doc *doc;
     llx_graph *g;
-    llx_node_id out;
     llx_error err = {0};
-    CHECK_MSG(llx_doc_load(path, &set, 1, &doc, &err) == LLX_OK, "%s", err.msg);
-    CHECK_MSG(llx_model_build(reg, llx_cfg_get(llx_doc_root(doc), "model"), 1, LLX_F32, &g, &out, &err) ==
-                  LLX_OK,
-              "%s", err.msg);
-    llx_doc_free(doc);
+    CHECK_MSG(fixture_build_experiment(reg, "resnet18.yaml", &set, 1, 1, &g, NULL, &err) == LLX_OK, "%s",
+              err.msg);
     const char *names[] = {"layer1.0.attn.channel.fc1.weight", "layer1.0.attn.channel.fc2.bias",
                            "layer4.1.attn.spatial.conv.weight", "layer2.0.attn.spatial.bn.running_var"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -240,50 +201,24 @@ static void test_names(void)
     llx_graph_free(g);
 }
 
-/* The block inside a small model must fail with a message holding every needle. */
-static void expect_error(const char *attn, const char *const *needles)
-{
-    char text[512];
-    snprintf(
-        text, sizeof text,
-        "model:\n  input: [3, 8, 8]\n  layers:\n    - {type: basic_block, name: b, out: 8, attention: %s}\n",
-        attn);
-    llx_doc *doc;
-    llx_graph *g = NULL;
-    llx_node_id out;
-    llx_error err = {0};
-    llx_status st = llx_doc_parse("exp.yaml", text, NULL, 0, &doc, &err);
-    if (st == LLX_OK) {
-        st = llx_model_build(reg, llx_cfg_get(llx_doc_root(doc), "model"), 1, LLX_F32, &g, &out, &err);
-        llx_doc_free(doc);
-    }
-    CHECK_MSG(st != LLX_OK, "expected an error for %s", attn);
-    if (st == LLX_OK) llx_graph_free(g);
-    for (int i = 0; needles[i]; i++)
-        CHECK_CONTAINS(err.msg, needles[i]);
-}
-
 static void test_errors(void)
 {
-    expect_error("{type: cbam, variant: tim}",
-                 (const char *[]){"exp.yaml:4:", "key 'variant'", "'tim'", "original, timm",
-                                  "did you mean 'timm'", "cbam", NULL});
-    expect_error("{type: cbam, spatial_kernel: 4}",
-                 (const char *[]){"exp.yaml:4:", "key 'spatial_kernel'", "odd", NULL});
-    expect_error("{type: cbam, reduction: 0}",
-                 (const char *[]){"exp.yaml:4:", "key 'reduction'", "at least 1", NULL});
-    expect_error("{type: cbam, reducton: 8}", (const char *[]){"exp.yaml:4:", "reducton", NULL});
-    expect_error("{type: cbam, reduction: two}", (const char *[]){"exp.yaml:4:", "key 'reduction'", NULL});
+    CHECK(fixture_attention_fails(reg, "{type: cbam, variant: tim}",
+                                  (const char *[]){"exp.yaml:4:", "key 'variant'", "'tim'", "original, timm",
+                                                   "did you mean 'timm'", "cbam", NULL}));
+    CHECK(fixture_attention_fails(reg, "{type: cbam, spatial_kernel: 4}",
+                                  (const char *[]){"exp.yaml:4:", "key 'spatial_kernel'", "odd", NULL}));
+    CHECK(fixture_attention_fails(reg, "{type: cbam, reduction: 0}",
+                                  (const char *[]){"exp.yaml:4:", "key 'reduction'", "at least 1", NULL}));
+    CHECK(fixture_attention_fails(reg, "{type: cbam, reducton: 8}",
+                                  (const char *[]){"exp.yaml:4:", "reducton", NULL}));
+    CHECK(fixture_attention_fails(reg, "{type: cbam, reduction: two}",
+                                  (const char *[]){"exp.yaml:4:", "key 'reduction'", NULL}));
 }
 
 int main(void)
 {
-    llx_error err;
-    if (llx_registry_create(&reg, &err) != LLX_OK || llx_plugins_create(&plugins, &err) != LLX_OK ||
-        llx_plugins_load_all(plugins, reg, NULL, 0, &err) != LLX_OK) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        return 1;
-    }
+    if (!(reg = fixture_registry_open(NULL))) return 1;
     RUN(test_gradcheck);
     RUN(test_golden);
     RUN(test_eval_and_running_stats);
@@ -292,7 +227,6 @@ int main(void)
     RUN(test_resnet18_totals);
     RUN(test_names);
     RUN(test_errors);
-    llx_registry_free(reg);
-    llx_plugins_free(plugins);
+    fixture_registry_close(reg);
     return check_report();
 }

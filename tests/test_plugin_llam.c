@@ -7,9 +7,9 @@
 #include "block_check.h"
 #include "check.h"
 #include "llx/llx.h"
+#include "llx_fixture.h"
 
 static llx_registry *reg;
-static llx_plugins *plugins;
 
 /* The five variants of the fixtures: default, kernel 1, source input, norm bn, order caption. */
 static const block_case variants[] = {
@@ -43,76 +43,27 @@ static void test_gradcheck(void)
     }
 }
 
-static int64_t count(const char *cfg, int c)
-{
-    block_case bc = {cfg, 2, c, 6, 6, NULL};
-    llx_error err = {0};
-    int64_t n = block_param_count(reg, &bc, &err);
-    if (n < 0) fprintf(stderr, "%s: %s\n", cfg, err.msg);
-    return n;
-}
-
 /* conv (C, 2C, k, k) + bias (C) [+ bn gamma, beta (C)]. */
 static void test_param_count(void)
 {
-    CHECK(count("llam", 32) == 32 * 64 * 9 + 32);                        /* 18,464 */
-    CHECK(count("{type: llam, kernel: 1}", 32) == 32 * 64 + 32);         /* 2,080 */
-    CHECK(count("{type: llam, norm: bn}", 32) == 32 * 64 * 9 + 32 + 64); /* 18,528 */
-    CHECK(count("llam", 64) == 18 * 64 * 64 + 64);                       /* 18C^2 + C: 73,792 */
-    CHECK(count("{type: llam, kernel: 5, source: input}", 16) == 16 * 32 * 25 + 16);
-}
-
-static int64_t params_of(const char *experiment, const char *set)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/experiments/%s", LLX_SOURCE_DIR, experiment);
-    const char *sets[] = {set};
-    llx_doc *doc;
-    llx_graph *g;
-    llx_node_id out;
-    llx_error err = {0};
-    if (llx_doc_load(path, sets, 1, &doc, &err) != LLX_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    llx_status st = llx_model_build(reg, llx_cfg_get(llx_doc_root(doc), "model"), 1, LLX_F32, &g, &out, &err);
-    llx_doc_free(doc);
-    if (st != LLX_OK) {
-        fprintf(stderr, "%s\n", err.msg);
-        return -1;
-    }
-    int64_t p = llx_graph_param_count(g);
-    llx_graph_free(g);
-    return p;
+    CHECK(fixture_block_params(reg, "llam", 32) == 32 * 64 * 9 + 32);                        /* 18,464 */
+    CHECK(fixture_block_params(reg, "{type: llam, kernel: 1}", 32) == 32 * 64 + 32);         /* 2,080 */
+    CHECK(fixture_block_params(reg, "{type: llam, norm: bn}", 32) == 32 * 64 * 9 + 32 + 64); /* 18,528 */
+    CHECK(fixture_block_params(reg, "llam", 64) == 18 * 64 * 64 + 64); /* 18C^2 + C: 73,792 */
+    CHECK(fixture_block_params(reg, "{type: llam, kernel: 5, source: input}", 16) == 16 * 32 * 25 + 16);
 }
 
 static void test_resnet18_totals(void)
 {
-    CHECK(params_of("resnet18.yaml", "attention=llam") == 23715783);
-    CHECK(params_of("resnet18.yaml", "attention={type: llam, kernel: 1}") == 12574663);
-    CHECK(params_of("resnet18.yaml", "attention={type: llam, norm: bn}") == 23719623);
-    CHECK(params_of("resnet18.yaml", "attention={type: llam, source: input}") == 23715783);
-    CHECK(params_of("resnet18_small_stem.yaml", "attention=llam") == 23708103);
-    CHECK(params_of("resnet18_small_stem.yaml", "attention={type: llam, kernel: 1}") == 12566983);
-    CHECK(params_of("resnet18_small_stem.yaml", "attention={type: llam, norm: bn}") == 23711943);
-}
-
-/* Builds YAML text into *g (NULL on failure, err filled). */
-static llx_status build_text_as(const char *text, llx_dtype dt, llx_graph **g, llx_node_id *out,
-                                llx_error *err)
-{
-    llx_doc *doc;
-    *g = NULL;
-    llx_status st = llx_doc_parse("exp.yaml", text, NULL, 0, &doc, err);
-    if (st != LLX_OK) return st;
-    st = llx_model_build(reg, llx_cfg_get(llx_doc_root(doc), "model"), 2, dt, g, out, err);
-    llx_doc_free(doc);
-    return st;
-}
-
-static llx_status build_text(const char *text, llx_graph **g, llx_node_id *out, llx_error *err)
-{
-    return build_text_as(text, LLX_F32, g, out, err);
+    CHECK(fixture_params(reg, "resnet18.yaml", "attention=llam", NULL) == 23715783);
+    CHECK(fixture_params(reg, "resnet18.yaml", "attention={type: llam, kernel: 1}", NULL) == 12574663);
+    CHECK(fixture_params(reg, "resnet18.yaml", "attention={type: llam, norm: bn}", NULL) == 23719623);
+    CHECK(fixture_params(reg, "resnet18.yaml", "attention={type: llam, source: input}", NULL) == 23715783);
+    CHECK(fixture_params(reg, "resnet18_small_stem.yaml", "attention=llam", NULL) == 23708103);
+    CHECK(fixture_params(reg, "resnet18_small_stem.yaml", "attention={type: llam, kernel: 1}", NULL) ==
+          12566983);
+    CHECK(fixture_params(reg, "resnet18_small_stem.yaml", "attention={type: llam, norm: bn}", NULL) ==
+          23711943);
 }
 
 #define WIRED                                                                                                \
@@ -127,7 +78,8 @@ static void test_init_gate_near_half(void)
     llx_node_id out;
     llx_error err = {0};
     llx_backend *be = NULL;
-    if (build_text(WIRED "    - {type: llam, name: attn, from: [cur, pre]}\n", &g, &out, &err) != LLX_OK ||
+    if (fixture_build_text(reg, WIRED "    - {type: llam, name: attn, from: [cur, pre]}\n", 2, LLX_F32, &g,
+                           &out, &err) != LLX_OK ||
         llx_backend_cpu_create(1, &be, &err) != LLX_OK || llx_graph_compile(g, be, 7, &err) != LLX_OK) {
         CHECK_MSG(0, "%s", err.msg);
         llx_graph_free(g);
@@ -171,8 +123,8 @@ static void test_bn_cancels_conv_bias(void)
     llx_node_id out;
     llx_error err = {0};
     llx_backend *be = NULL;
-    if (build_text_as(WIRED "    - {type: llam, name: attn, norm: bn, from: [cur, pre]}\n", LLX_F64, &g, &out,
-                      &err) != LLX_OK ||
+    if (fixture_build_text(reg, WIRED "    - {type: llam, name: attn, norm: bn, from: [cur, pre]}\n", 2,
+                           LLX_F64, &g, &out, &err) != LLX_OK ||
         llx_backend_cpu_create(1, &be, &err) != LLX_OK || llx_graph_compile(g, be, 3, &err) != LLX_OK) {
         CHECK_MSG(0, "%s", err.msg);
         llx_graph_free(g);
@@ -201,58 +153,49 @@ static void test_bn_cancels_conv_bias(void)
     llx_backend_free(be);
 }
 
-static void expect_error(const char *text, const char *const *needles)
-{
-    llx_graph *g;
-    llx_node_id out;
-    llx_error err = {0};
-    llx_status st = build_text(text, &g, &out, &err);
-    CHECK_MSG(st != LLX_OK, "expected an error for:\n%s", text);
-    if (st == LLX_OK) llx_graph_free(g);
-    for (int i = 0; needles[i]; i++)
-        CHECK_CONTAINS(err.msg, needles[i]);
-}
-
 #define HEAD "model:\n  input: [4, 6, 6]\n  layers:\n"
 
 static void test_error_bad_options(void)
 {
-    expect_error(HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, source: inptu}}\n",
-                 (const char *[]){"exp.yaml:4:", "key 'source'", "'inptu' is not one of conv1, input",
-                                  "did you mean 'input'", NULL});
-    expect_error(HEAD
-                 "    - {type: basic_block, name: b, out: 8, attention: {type: llam, norm: batchnorm}}\n",
-                 (const char *[]){"exp.yaml:4:", "key 'norm'", "none, bn", NULL});
-    expect_error(HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, order: figure}}\n",
-                 (const char *[]){"exp.yaml:4:", "key 'order'", "equations, caption", NULL});
-    expect_error(HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, kernel: 2}}\n",
-                 (const char *[]){"exp.yaml:4:", "key 'kernel'", "odd", "llam", NULL});
-    expect_error(HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, kernel: 0}}\n",
-                 (const char *[]){"exp.yaml:4:", "key 'kernel'", "odd", NULL});
-    expect_error(HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, kernal: 3}}\n",
-                 (const char *[]){"exp.yaml:4:", "unknown key 'kernal'", "did you mean 'kernel'", NULL});
+    CHECK(fixture_build_fails(
+        reg, HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, source: inptu}}\n",
+        (const char *[]){"exp.yaml:4:", "key 'source'", "'inptu' is not one of conv1, input",
+                         "did you mean 'input'", NULL}));
+    CHECK(fixture_build_fails(
+        reg, HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, norm: batchnorm}}\n",
+        (const char *[]){"exp.yaml:4:", "key 'norm'", "none, bn", NULL}));
+    CHECK(fixture_build_fails(
+        reg, HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, order: figure}}\n",
+        (const char *[]){"exp.yaml:4:", "key 'order'", "equations, caption", NULL}));
+    CHECK(fixture_build_fails(
+        reg, HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, kernel: 2}}\n",
+        (const char *[]){"exp.yaml:4:", "key 'kernel'", "odd", "llam", NULL}));
+    CHECK(fixture_build_fails(
+        reg, HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, kernel: 0}}\n",
+        (const char *[]){"exp.yaml:4:", "key 'kernel'", "odd", NULL}));
+    CHECK(fixture_build_fails(
+        reg, HEAD "    - {type: basic_block, name: b, out: 8, attention: {type: llam, kernal: 3}}\n",
+        (const char *[]){"exp.yaml:4:", "unknown key 'kernal'", "did you mean 'kernel'", NULL}));
 }
 
 /* Alone in a model there is no F_pre: an error that says how to use it. */
 static void test_error_standalone(void)
 {
-    expect_error(HEAD "    - {type: conv2d, name: c, out: 8}\n    - {type: llam, name: attn}\n",
-                 (const char *[]){"exp.yaml:5:", "attn", "needs F_pre", "attention: of basic_block", NULL});
-    expect_error(WIRED "    - {type: llam, name: attn, source: input, from: [cur, pre]}\n",
-                 (const char *[]){"exp.yaml:6:", "needs the shortcut", "from: [cur, pre, shortcut]", NULL});
-    expect_error(WIRED "    - {type: conv2d, name: small, out: 16, from: input}\n"
-                       "    - {type: llam, name: attn, from: [cur, small]}\n",
-                 (const char *[]){"exp.yaml:7:", "F_cur's shape", NULL});
+    CHECK(fixture_build_fails(
+        reg, HEAD "    - {type: conv2d, name: c, out: 8}\n    - {type: llam, name: attn}\n",
+        (const char *[]){"exp.yaml:5:", "attn", "needs F_pre", "attention: of basic_block", NULL}));
+    CHECK(fixture_build_fails(
+        reg, WIRED "    - {type: llam, name: attn, source: input, from: [cur, pre]}\n",
+        (const char *[]){"exp.yaml:6:", "needs the shortcut", "from: [cur, pre, shortcut]", NULL}));
+    CHECK(fixture_build_fails(reg,
+                              WIRED "    - {type: conv2d, name: small, out: 16, from: input}\n"
+                                    "    - {type: llam, name: attn, from: [cur, small]}\n",
+                              (const char *[]){"exp.yaml:7:", "F_cur's shape", NULL}));
 }
 
 int main(void)
 {
-    llx_error err;
-    if (llx_registry_create(&reg, &err) != LLX_OK || llx_plugins_create(&plugins, &err) != LLX_OK ||
-        llx_plugins_load_all(plugins, reg, NULL, 0, &err) != LLX_OK) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        return 1;
-    }
+    if (!(reg = fixture_registry_open(NULL))) return 1;
     RUN(test_golden);
     RUN(test_gradcheck);
     RUN(test_param_count);
@@ -261,7 +204,6 @@ int main(void)
     RUN(test_bn_cancels_conv_bias);
     RUN(test_error_bad_options);
     RUN(test_error_standalone);
-    llx_registry_free(reg);
-    llx_plugins_free(plugins);
+    fixture_registry_close(reg);
     return check_report();
 }

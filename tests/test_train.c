@@ -11,10 +11,10 @@
 #include "fixture_tree.h"
 #include "llx/checkpoint.h"
 #include "llx/llx.h"
+#include "llx_fixture.h"
 #include "llx/train.h"
 
 static llx_registry *reg;
-static llx_plugins *plugins;
 
 static char *data_root;
 
@@ -255,12 +255,7 @@ static void test_loader(void)
 
 int main(void)
 {
-    llx_error err;
-    if (llx_registry_create(&reg, &err) != LLX_OK || llx_plugins_create(&plugins, &err) != LLX_OK ||
-        llx_plugins_load_all(plugins, reg, NULL, 0, &err) != LLX_OK) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        return 1;
-    }
+    if (!(reg = fixture_registry_open(NULL))) return 1;
     if (!make_dataset()) {
         fprintf(stderr, "setup: cannot write the image folder\n");
         return 1;
@@ -272,7 +267,6 @@ int main(void)
     RUN(test_training_learns);
     fixture_rmtree(data_root);
     free(data_root);
-    llx_registry_free(reg);
-    llx_plugins_free(plugins);
+    fixture_registry_close(reg);
     return check_report();
 }
