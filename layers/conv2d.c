@@ -2,22 +2,19 @@
  *
  *   y[n,o,i,j] = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] * x[n, c, i*sh - ph + kh, j*sw - pw + kw]
  *
- * with zero padding. Per image: col = im2col(x_n) (C*KH*KW, H'*W'), y_n = w (O, C*KH*KW) * col.
- * Gradients (accumulated, +=): dw += dy_n * col^T, db += sum dy, dx_n += col2im(w^T * dy_n).
- * A 1x1 kernel with stride 1 and no padding skips im2col (col is x_n itself).
- * The workspace holds one image's col matrix; GEMMs run one image at a time (OpenBLAS
- * threads inside them), im2col/col2im run under OpenMP, each thread owning whole rows or
- * channels, so results do not depend on scheduling. */
+ * with zero padding. Gradients (accumulated, +=): dw += dy_n * col^T, db += sum dy,
+ * dx_n += col2im(w^T * dy_n).
+ *
+ * Two CPU implementations. F32 runs on oneDNN (conv2d_onednn.c: its direct convolutions on
+ * the blocked layouts it picks, converting from and to NCHW inside the op). F64, which
+ * oneDNN does not have and the finite-difference gradient checks use, runs the reference
+ * below: per image col = im2col(x_n) (C*KH*KW, H'*W'), y_n = w (O, C*KH*KW) * col; a 1x1
+ * kernel with stride 1 and no padding skips im2col (col is x_n itself). Its workspace holds
+ * one image's col matrix; GEMMs run one image at a time, im2col/col2im run under OpenMP,
+ * each thread owning whole rows or channels, so results do not depend on scheduling. */
 #ifndef LLX_TYPED_PASS
+#include "conv2d_onednn.h"
 #include "layers_impl.h"
-
-/* Geometry of one call, read from the run-time shapes. */
-typedef struct conv_geom {
-    int64_t n, c, h, w;      /* input (N, C, H, W) */
-    int64_t o, kh, kw;       /* weight (O, C, KH, KW) */
-    int64_t oh, ow;          /* output (N, O, OH, OW) */
-    int sh, sw, ph, pw;
-} conv_geom;
 
 static bool conv_is_pointwise(const conv_geom *g)
 {
@@ -73,8 +70,10 @@ static size_t conv2d_workspace(const void *attr, const llx_shape *in, int n_in,
                                const llx_shape *out, llx_dtype dt)
 {
     conv_geom g = conv_geom_of(attr, &in[0], &in[1], out);
-    if (conv_is_pointwise(&g)) return 0;
-    return (size_t)(g.c * g.kh * g.kw * g.oh * g.ow) * llx_dtype_size(dt);
+    size_t col = conv_is_pointwise(&g) ? 0 : (size_t)(g.c * g.kh * g.kw * g.oh * g.ow) * llx_dtype_size(dt);
+    if (dt != LLX_F32) return col;
+    size_t dnnl = llx_conv2d_onednn_workspace(&g, n_in > 2);
+    return dnnl > col ? dnnl : col; /* col: room for the fallback below */
 }
 
 static int64_t conv2d_macs(const void *attr, const llx_shape *in, int n_in, const llx_shape *out)
@@ -95,6 +94,14 @@ static llx_status conv2d_forward(const llx_op_call *c, llx_error *err)
 {
     conv_geom g = conv_geom_of(c->attr, &c->in[0]->shape, &c->in[1]->shape, &c->out->shape);
     const void *b = c->n_in > 2 ? c->in[2]->data : NULL;
+    if (c->out->dtype == LLX_F32) {
+        llx_status st = llx_conv2d_onednn_forward(&g, c->in[0]->data, c->in[1]->data, b,
+                                                  c->out->data, c->workspace, err);
+        if (st != LLX_ERR_UNSUPPORTED) return st;
+        /* oneDNN has no implementation for this geometry (it said so before computing
+         * anything): run the reference in F32 */
+        llx_error_clear(err);
+    }
     LLX_DISPATCH(c->out->dtype, conv2d_fwd, &g, c->in[0]->data, c->in[1]->data, b,
                  c->out->data, c->workspace);
     return LLX_OK;
@@ -105,6 +112,13 @@ static llx_status conv2d_backward(const llx_op_call *c, llx_error *err)
     conv_geom g = conv_geom_of(c->attr, &c->in[0]->shape, &c->in[1]->shape, &c->out->shape);
     void *dx = c->din[0] ? c->din[0]->data : NULL, *dw = c->din[1] ? c->din[1]->data : NULL;
     void *db = c->n_in > 2 && c->din[2] ? c->din[2]->data : NULL;
+    if (c->out->dtype == LLX_F32) {
+        llx_status st = llx_conv2d_onednn_backward(&g, c->in[0]->data, c->in[1]->data,
+                                                   c->dout->data, dx, dw, db, c->n_in > 2,
+                                                   c->workspace, err);
+        if (st != LLX_ERR_UNSUPPORTED) return st; /* as in forward */
+        llx_error_clear(err);
+    }
     LLX_DISPATCH(c->out->dtype, conv2d_bwd, &g, c->in[0]->data, c->in[1]->data, c->dout->data, dx,
                  dw, db, c->workspace);
     return LLX_OK;

@@ -2,7 +2,12 @@
  *
  * Finite-difference gradient checks (F64) over the options, forward values against numbers
  * worked out by hand, shape-inference messages, and F32 kernels against F64 kernels
- * (forward and backward) on the same inputs. */
+ * (forward and backward) on the same inputs. For conv2d the F32 kernels are oneDNN's and the
+ * F64 ones llx's im2col reference, so the F32-vs-F64 checks compare the two implementations:
+ * every shape of the gradient checks, gradients accumulating into non-zero din, a batch
+ * smaller than the workspace was planned for, and bit-for-bit repeatability. */
+#include <string.h>
+
 #include "check.h"
 #include "gradcheck.h"
 #include "llx/llx.h"
@@ -88,6 +93,148 @@ static void test_conv2d_f32_matches_f64(void)
     CHECK(op_run_f32_matches_f64("conv k3 s2 p1", &c, 1e-5));
     c = conv_case(&s1p0, 2, 16, 5, 5, 8, 1, 1, true);
     CHECK(op_run_f32_matches_f64("conv 1x1", &c, 1e-5));
+}
+
+/* Every conv2d shape tested above, in F32 (oneDNN) against F64 (im2col): y, dx, dw, db. */
+static void test_conv2d_onednn_matches_reference(void)
+{
+    static const struct {
+        const char *label;
+        llx_conv2d_attr a;
+        int64_t n, c, h, w, o, kh, kw;
+        bool bias;
+    } cases[] = {
+        {"k3 s1 p1 bias, 5x4", {1, 1, 1, 1}, 2, 3, 5, 4, 4, 3, 3, true},
+        {"k3 s1 p1 no bias", {1, 1, 1, 1}, 2, 3, 5, 4, 4, 3, 3, false},
+        {"k3 s2 p1 bias, 7x6", {2, 2, 1, 1}, 2, 2, 7, 6, 3, 3, 3, true},
+        {"k2 s2 p0", {2, 2, 0, 0}, 1, 2, 6, 5, 3, 2, 2, false},
+        {"k7 s1 p3 bias", {1, 1, 3, 3}, 2, 2, 4, 5, 2, 7, 7, true},
+        {"1x1 s1 p0 bias", {1, 1, 0, 0}, 2, 5, 3, 4, 3, 1, 1, true},
+        {"1x1 s1 p0 no bias", {1, 1, 0, 0}, 2, 5, 3, 4, 3, 1, 1, false},
+        {"1x1 s2 p0", {2, 2, 0, 0}, 2, 3, 5, 5, 4, 1, 1, false},
+        {"3x2 kernel, stride 2x1, pad 0x1", {2, 1, 0, 1}, 2, 2, 6, 4, 3, 3, 2, true},
+        {"k2 s1 p0 bias, 3x3", {1, 1, 0, 0}, 1, 1, 3, 3, 1, 2, 2, true},
+        {"k3 s2 p1, 3x3", {2, 2, 1, 1}, 1, 1, 3, 3, 1, 3, 3, false},
+        {"k3 s1 p1 bias, batch 4", {1, 1, 1, 1}, 4, 2, 5, 5, 3, 3, 3, true},
+        {"k3 s1 p1 bias, batch 1", {1, 1, 1, 1}, 1, 2, 5, 5, 3, 3, 3, true},
+        {"k3 s2 p1 bias, 9x8", {2, 2, 1, 1}, 3, 5, 9, 8, 6, 3, 3, true},
+        {"1x1 bias, 16 -> 8", {1, 1, 0, 0}, 2, 16, 5, 5, 8, 1, 1, true},
+        {"k3 s1 p1, 32 -> 48 (blocked layouts)", {1, 1, 1, 1}, 3, 32, 9, 7, 48, 3, 3, true},
+        {"k7 s2 p3, 3 -> 16 (stem)", {2, 2, 3, 3}, 2, 3, 17, 15, 16, 7, 7, false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        gc_case c = conv_case(&cases[i].a, cases[i].n, cases[i].c, cases[i].h, cases[i].w,
+                              cases[i].o, cases[i].kh, cases[i].kw, cases[i].bias);
+        CHECK_MSG(op_run_f32_matches_f64(cases[i].label, &c, 1e-5), "%s", cases[i].label);
+    }
+}
+
+/* Backward adds into din: start every gradient from non-zero values. */
+static void test_conv2d_onednn_accumulates(void)
+{
+    llx_conv2d_attr a = {2, 2, 1, 1};
+    gc_case c = conv_case(&a, 2, 20, 9, 8, 24, 3, 3, true);
+    int64_t n[3] = {llx_shape_numel(&c.in[0].shape), llx_shape_numel(&c.in[1].shape),
+                    llx_shape_numel(&c.in[2].shape)};
+    double *start[3];
+    for (int i = 0; i < 3; i++) {
+        start[i] = malloc((size_t)n[i] * sizeof(double));
+        for (int64_t k = 0; k < n[i]; k++) start[i][k] = 0.25 * (double)((k * 7 + i) % 9) - 1;
+    }
+    const double *din[3] = {start[0], start[1], start[2]};
+    op_run_result zero32, acc32, acc64;
+    llx_error err;
+    CHECK(op_run(&c, LLX_F32, NULL, &zero32, &err) == LLX_OK);
+    CHECK(op_run(&c, LLX_F32, &(op_run_opts){.din = din}, &acc32, &err) == LLX_OK);
+    CHECK(op_run(&c, LLX_F64, &(op_run_opts){.din = din}, &acc64, &err) == LLX_OK);
+    for (int i = 0; i < 3; i++) {
+        /* acc32 = start + the gradient from zero */
+        double *want = malloc((size_t)n[i] * sizeof(double));
+        for (int64_t k = 0; k < n[i]; k++) want[k] = start[i][k] + zero32.din[i][k];
+        CHECK_MSG(op_run_rel_diff(acc32.din[i], want, n[i]) <= 1e-6, "input %d", i);
+        CHECK_MSG(op_run_rel_diff(acc32.din[i], acc64.din[i], n[i]) <= 1e-5, "input %d", i);
+        free(want);
+        free(start[i]);
+    }
+    op_run_free(&zero32);
+    op_run_free(&acc32);
+    op_run_free(&acc64);
+}
+
+static void set_batch(op_run_state *s, int64_t n)
+{
+    s->in[0].shape.dim[0] = s->din[0].shape.dim[0] = n;
+    s->out.shape.dim[0] = s->dout.shape.dim[0] = n;
+}
+
+/* The graph plans the workspace for its batch and may then run a shorter last batch on it:
+ * batch 4, then 1 on the same buffers, then 4 again. */
+static void test_conv2d_onednn_batch_changes(void)
+{
+    llx_conv2d_attr a = {1, 1, 1, 1};
+    gc_case c = conv_case(&a, 4, 24, 6, 7, 40, 3, 3, true);
+    op_run_state s;
+    llx_error err;
+    CHECK(op_run_setup(&c, LLX_F32, NULL, &s, &err) == LLX_OK);
+    size_t ny = (size_t)llx_shape_numel(&s.out.shape), nx = (size_t)llx_shape_numel(&s.in[0].shape);
+    size_t nw = (size_t)llx_shape_numel(&s.in[1].shape);
+    float *y4 = malloc(ny * sizeof(float)), *dx4 = malloc(nx * sizeof(float));
+    float *dw4 = malloc(nw * sizeof(float));
+    CHECK(llx_op_forward(&s.call, &err) == LLX_OK);
+    CHECK(llx_op_backward(&s.call, &err) == LLX_OK);
+    memcpy(y4, s.out.data, ny * sizeof(float));
+    memcpy(dx4, s.din[0].data, nx * sizeof(float));
+    memcpy(dw4, s.din[1].data, nw * sizeof(float));
+
+    for (int i = 0; i < 3; i++) memset(s.din[i].data, 0, (size_t)llx_tensor_bytes(&s.din[i]));
+    set_batch(&s, 1);
+    memset(s.out.data, 0, ny * sizeof(float));
+    CHECK(llx_op_forward(&s.call, &err) == LLX_OK);
+    CHECK(llx_op_backward(&s.call, &err) == LLX_OK);
+    double d = 0, m = 0;
+    for (size_t k = 0; k < ny / 4; k++) {
+        d = fmax(d, fabs((double)((float *)s.out.data)[k] - y4[k]));
+        m = fmax(m, fabs((double)y4[k]));
+    }
+    CHECK_MSG(d <= 1e-6 * m, "batch 1 y differs from the first image of batch 4 by %g", d / m);
+    d = m = 0;
+    for (size_t k = 0; k < nx / 4; k++) {
+        d = fmax(d, fabs((double)((float *)s.din[0].data)[k] - dx4[k]));
+        m = fmax(m, fabs((double)dx4[k]));
+    }
+    CHECK_MSG(d <= 1e-6 * m, "batch 1 dx differs from the first image of batch 4 by %g", d / m);
+    for (size_t k = nx / 4; k < nx; k++) CHECK(((float *)s.din[0].data)[k] == 0);
+
+    set_batch(&s, 4);
+    for (int i = 0; i < 3; i++) memset(s.din[i].data, 0, (size_t)llx_tensor_bytes(&s.din[i]));
+    memset(s.out.data, 0, ny * sizeof(float));
+    CHECK(llx_op_forward(&s.call, &err) == LLX_OK);
+    CHECK(llx_op_backward(&s.call, &err) == LLX_OK);
+    CHECK(memcmp(s.out.data, y4, ny * sizeof(float)) == 0);
+    CHECK(memcmp(s.din[0].data, dx4, nx * sizeof(float)) == 0);
+    CHECK(memcmp(s.din[1].data, dw4, nw * sizeof(float)) == 0);
+    op_run_teardown(&s);
+    free(y4);
+    free(dx4);
+    free(dw4);
+}
+
+/* The same call twice gives the same bits (fixed thread count). */
+static void test_conv2d_onednn_deterministic(void)
+{
+    llx_conv2d_attr a = {1, 1, 1, 1};
+    gc_case c = conv_case(&a, 8, 32, 14, 14, 64, 3, 3, true);
+    op_run_result r1, r2;
+    llx_error err;
+    CHECK(op_run(&c, LLX_F32, NULL, &r1, &err) == LLX_OK);
+    CHECK(op_run(&c, LLX_F32, NULL, &r2, &err) == LLX_OK);
+    CHECK(memcmp(r1.out, r2.out, (size_t)llx_shape_numel(&r1.out_shape) * sizeof(double)) == 0);
+    for (int i = 0; i < 3; i++)
+        CHECK_MSG(memcmp(r1.din[i], r2.din[i],
+                         (size_t)llx_shape_numel(&c.in[i].shape) * sizeof(double)) == 0,
+                  "gradient of input %d", i);
+    op_run_free(&r1);
+    op_run_free(&r2);
 }
 
 static void test_conv2d_infer_errors(void)
@@ -237,6 +384,10 @@ int main(void)
     RUN(test_conv2d_gradcheck);
     RUN(test_conv2d_values);
     RUN(test_conv2d_f32_matches_f64);
+    RUN(test_conv2d_onednn_matches_reference);
+    RUN(test_conv2d_onednn_accumulates);
+    RUN(test_conv2d_onednn_batch_changes);
+    RUN(test_conv2d_onednn_deterministic);
     RUN(test_conv2d_infer_errors);
     RUN(test_conv2d_smaller_batch);
     RUN(test_conv1d_channels_gradcheck);

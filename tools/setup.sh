@@ -21,7 +21,7 @@ for arg in "$@"; do
 done
 
 packages=(build-essential cmake pkg-config libyaml-dev libhdf5-dev hdf5-tools libgit2-dev
-          libjpeg62-turbo-dev libpng-dev libopenblas-dev)
+          libjpeg62-turbo-dev libpng-dev libopenblas-dev libcairo2-dev libdnnl-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

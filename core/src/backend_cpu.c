@@ -1,5 +1,6 @@
 /* backend_cpu.c: the CPU backend, the reference and test bed.
  * Memory is plain host memory; kernels run with OpenMP threads. */
+#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,12 @@ llx_status llx_backend_cpu_create(int threads, llx_backend **out, llx_error *err
         return llx_errorf(err, LLX_ERR_NOMEM, "cpu backend: out of memory");
     }
     if (threads > 0) omp_set_num_threads(threads);
+    /* One thread pool only: llx's kernels and oneDNN run on OpenMP threads, while Debian's
+     * OpenBLAS (the pthreads build) keeps a pool of its own. With both, every GEMM hands the
+     * cores from one pool to the other, and spinning OpenMP threads oversubscribe them
+     * (tools/bench/README.md saw the two pools fight). The GEMMs left (F64 conv, linear)
+     * run on the calling thread. */
+    openblas_set_num_threads(1);
     ctx->threads = threads > 0 ? threads : omp_get_max_threads();
     snprintf(ctx->description, sizeof ctx->description, "CPU, %d thread%s", ctx->threads,
              ctx->threads == 1 ? "" : "s");
