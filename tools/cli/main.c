@@ -48,6 +48,35 @@ static const cli_command commands[] = {
      "  memory; and the time of a training step per op type.\n"
      "  --csv  one line instead: llx,<exp>,<batch>,<train img/s>,<infer img/s>,<peak MiB>\n",
      cmd_bench},
+    {"compare", "the ablation table of run folders: mean ± std over seeds, deltas, best marked",
+     "usage: llx compare RUN... [--format table|markdown|csv|latex] [--baseline NAME=VALUE[,NAME=VALUE]]\n"
+     "                   [--sort COLUMN] [--group | --runs] [--split auto|test|val] [--plot FILE.png]\n"
+     "  RUN is a run folder (holds run.h5), a run.h5 file, or a folder of run folders (results/);\n"
+     "  other files a shell glob brings in (README.md) are skipped. One row per configuration\n"
+     "  (runs that differ only by seed: mean ± sample std over the seeds) when some runs share one,\n"
+     "  else one row per run; --group / --runs force either. Columns: the varied variables\n"
+     "  (attention first), n seeds, params (M), MACs (G), best epoch, accuracy, macro-F1 and ABAW\n"
+     "  (0.67 F1 + 0.33 acc), per-class accuracy (neu ang dis fea hap sad sur), commit (8 hex, '*'\n"
+     "  when the checkout was dirty). Scores are percentages from /test when every run has it,\n"
+     "  else from /val_best (the title line says which; --split chooses).\n"
+     "  Best value per score column: '*' after it (table), bold (markdown, latex), or listed in\n"
+     "  the `best` column (csv, whose cells stay plain numbers; params and MACs are raw counts).\n"
+     "  --baseline attention=none  adds Δ columns (points) against the row with that value that\n"
+     "                             agrees on every other variable column\n"
+     "  --sort COLUMN  accuracy, macro_f1, abaw, neu..sur (descending); params, macs, epoch, n,\n"
+     "                 commit or a variable (ascending)\n"
+     "  --plot FILE.png  also draws a bar chart of accuracy, macro-F1 and ABAW (std whiskers)\n"
+     "  Rows keep the order of the run folders (the baseline's first); --sort reorders them.\n"
+     "  Runs not in the table (running, failed, unreadable run.h5, no scores) are listed after it\n"
+     "  with their state and the reason (csv: rows with state and note); exit status 1 only when\n"
+     "  no run has scores.\n",
+     cmd_compare},
+    {"plot", "curves.png and confusion.png of a run folder",
+     "usage: llx plot RUN_DIR... [--out DIR]\n"
+     "  Draws the training curves (loss, accuracy and macro-F1, learning rate per epoch, best\n"
+     "  epoch marked) and the confusion matrix of /test (else of the best validation epoch) into\n"
+     "  the run folder (or DIR), and prints the paths.\n",
+     cmd_plot},
 };
 
 static void print_help(void)
