@@ -7,6 +7,7 @@
 
 #include "llx/checkpoint.h"
 #include "llx/llx.h"
+#include "llx/train.h"
 
 #define FORMAT_NAME "llx-checkpoint"
 
@@ -31,21 +32,29 @@ static herr_t write_str_attr(hid_t obj, const char *name, const char *value)
 static herr_t write_int_attr(hid_t obj, const char *name, long long value)
 {
     hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_NATIVE_LLONG, space, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
     herr_t st = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LLONG, &value);
     if (a >= 0) H5Aclose(a);
     H5Sclose(space);
     return st;
 }
 
-/* Writes one tensor (copied to the host as float32) as /params/<name>. */
-static llx_status write_tensor(hid_t group, llx_graph *g, llx_node_id n, llx_error *err)
+static herr_t write_double_attr(hid_t obj, const char *name, double value)
 {
-    llx_tensor *t = llx_graph_value(g, n);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_DOUBLE, &value);
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(space);
+    return st;
+}
+
+/* Writes tensor t (copied to the host as float32) as <group>/<name>. */
+static llx_status write_tensor(hid_t group, llx_backend *be, const llx_tensor *t, llx_error *err)
+{
     int64_t numel = llx_tensor_numel(t);
     void *host = malloc(llx_tensor_bytes(t) + 1);
     float *f32 = malloc((size_t)numel * sizeof(float) + 1);
-    llx_backend *be = llx_graph_backend(g);
     llx_status st = host && f32 ? be->to_host(be, host, t->data, llx_tensor_bytes(t), err)
                                 : llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
     if (st == LLX_OK) {
@@ -65,7 +74,9 @@ static llx_status write_tensor(hid_t group, llx_graph *g, llx_node_id n, llx_err
     return st;
 }
 
-llx_status llx_checkpoint_save(llx_graph *g, const char *path, int epoch, const char *experiment_yaml, llx_error *err)
+/* The checkpoint file: params, and with a trainer its optimiser state and counters. */
+static llx_status save_file(llx_graph *g, llx_trainer *tr, const char *path, int epoch, const char *experiment_yaml,
+                            llx_error *err)
 {
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -80,13 +91,41 @@ llx_status llx_checkpoint_save(llx_graph *g, const char *path, int epoch, const 
     hid_t group = st == LLX_OK ? H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
     for (size_t i = 0; st == LLX_OK && i < llx_graph_node_count(g); i++) {
         llx_node_kind k = llx_graph_node_kind(g, (llx_node_id)i);
-        if (k == LLX_NODE_PARAM || k == LLX_NODE_BUFFER) st = write_tensor(group, g, (llx_node_id)i, err);
+        if (k == LLX_NODE_PARAM || k == LLX_NODE_BUFFER)
+            st = write_tensor(group, llx_graph_backend(g), llx_graph_value(g, (llx_node_id)i), err);
     }
     if (group >= 0) H5Gclose(group);
+    if (st == LLX_OK && tr) {
+        llx_trainer_state s;
+        llx_trainer_get_state(tr, &s);
+        if (write_int_attr(f, "first_step", s.first_step) < 0 || write_double_attr(f, "best_value", s.best_value) < 0 ||
+            write_int_attr(f, "best_epoch", s.best_epoch) < 0 ||
+            write_int_attr(f, "seed", (long long)llx_trainer_seed(tr)) < 0 ||
+            write_str_attr(f, "rng", "the loader's order and augmentation are a pure function of (seed, epoch, "
+                                     "sample index): the epoch attribute is the random state") < 0 ||
+            write_str_attr(f, "optimizer", "sgd") < 0)
+            st = h5_fail(err, tmp, "cannot write the trainer's attributes");
+        group = st == LLX_OK ? H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
+        for (int i = 0; st == LLX_OK && i < llx_trainer_optimizer_count(tr); i++)
+            st = write_tensor(group, llx_graph_backend(g), llx_trainer_optimizer_tensor(tr, i), err);
+        if (group >= 0) H5Gclose(group);
+    }
     if (H5Fclose(f) < 0 && st == LLX_OK) st = h5_fail(err, tmp, "cannot close the file");
     if (st == LLX_OK && rename(tmp, path) != 0) st = h5_fail(err, path, "cannot rename the temporary file into place");
     if (st != LLX_OK) unlink(tmp);
     return st;
+}
+
+llx_status llx_checkpoint_save(llx_graph *g, const char *path, int epoch, const char *experiment_yaml, llx_error *err)
+{
+    return save_file(g, NULL, path, epoch, experiment_yaml, err);
+}
+
+llx_status llx_checkpoint_save_trainer(llx_trainer *t, const char *path, const char *experiment_yaml, llx_error *err)
+{
+    llx_trainer_state s;
+    llx_trainer_get_state(t, &s);
+    return save_file(llx_trainer_graph(t), t, path, s.epoch, experiment_yaml, err);
 }
 
 static llx_status open_checked(const char *path, hid_t *out, llx_error *err)
@@ -112,8 +151,9 @@ static llx_status open_checked(const char *path, hid_t *out, llx_error *err)
     return LLX_OK;
 }
 
-/* Reads /params/<name> into tensor t (host staging, converted to t's dtype). */
-static llx_status read_tensor(hid_t group, llx_graph *g, llx_tensor *t, const char *path, bool *missing, llx_error *err)
+/* Reads <group>/<name> into tensor t (host staging, converted to t's dtype). */
+static llx_status read_tensor(hid_t group, llx_backend *be, llx_tensor *t, const char *path, bool *missing,
+                              llx_error *err)
 {
     *missing = false;
     if (H5Lexists(group, t->name, H5P_DEFAULT) <= 0) {
@@ -128,16 +168,18 @@ static llx_status read_tensor(hid_t group, llx_graph *g, llx_tensor *t, const ch
     for (int d = 0; same && d < nd; d++) same = (int64_t)dims[d] == t->shape.dim[d];
     llx_status st = LLX_OK;
     if (!same) {
-        char want[64];
+        char want[64], have[96] = "(";
+        for (int d = 0; d < nd && d < 8; d++)
+            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%llu", d ? ", " : "", (unsigned long long)dims[d]);
+        strncat(have, ")", sizeof have - strlen(have) - 1);
         *missing = true;
-        st = llx_errorf(err, LLX_ERR_SHAPE, "checkpoint %s: tensor '%s' has another shape than the network's %s", path,
-                        t->name, llx_shape_str(&t->shape, want, sizeof want));
+        st = llx_errorf(err, LLX_ERR_SHAPE, "checkpoint %s: tensor '%s' has shape %s, the network's is %s", path, t->name,
+                        have, llx_shape_str(&t->shape, want, sizeof want));
     } else {
         bool f64 = t->dtype == LLX_F64;
         void *host = malloc(llx_tensor_bytes(t) + 1);
         if (H5Dread(ds, f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host) < 0)
             st = llx_errorf(err, LLX_ERR_IO, "checkpoint %s: cannot read tensor '%s'", path, t->name);
-        llx_backend *be = llx_graph_backend(g);
         if (st == LLX_OK) st = be->to_device(be, t->data, host, llx_tensor_bytes(t), err);
         free(host);
     }
@@ -146,10 +188,10 @@ static llx_status read_tensor(hid_t group, llx_graph *g, llx_tensor *t, const ch
     return st;
 }
 
-llx_status llx_checkpoint_load(llx_graph *g, const char *path, const char *skip_prefix, int *skipped, llx_error *err)
+/* Every parameter and buffer of g from the open file f; skipped ones are noted on log. */
+static llx_status load_params(hid_t f, llx_graph *g, const char *path, const char *skip_prefix, FILE *log,
+                              int *skipped, llx_error *err)
 {
-    hid_t f;
-    LLX_TRY(open_checked(path, &f, err));
     hid_t group = H5Gopen2(f, "params", H5P_DEFAULT);
     llx_status st = group < 0 ? h5_fail(err, path, "no /params group") : LLX_OK;
     if (skipped) *skipped = 0;
@@ -158,14 +200,77 @@ llx_status llx_checkpoint_load(llx_graph *g, const char *path, const char *skip_
         if (k != LLX_NODE_PARAM && k != LLX_NODE_BUFFER) continue;
         llx_tensor *t = llx_graph_value(g, (llx_node_id)i);
         bool missing;
-        st = read_tensor(group, g, t, path, &missing, err);
+        st = read_tensor(group, llx_graph_backend(g), t, path, &missing, err);
         if (st != LLX_OK && missing && skip_prefix && strncmp(t->name, skip_prefix, strlen(skip_prefix)) == 0) {
+            if (log) fprintf(log, "skipped '%s' (keeps its initial values): %s\n", t->name, err ? err->msg : "");
             st = LLX_OK; /* keeps its initial values */
             if (skipped) (*skipped)++;
         }
     }
     if (group >= 0) H5Gclose(group);
+    return st;
+}
+
+llx_status llx_checkpoint_load(llx_graph *g, const char *path, const char *skip_prefix, int *skipped, llx_error *err)
+{
+    return llx_checkpoint_init_from(g, path, skip_prefix, NULL, skipped, err);
+}
+
+llx_status llx_checkpoint_init_from(llx_graph *g, const char *path, const char *skip_prefix, FILE *log, int *skipped,
+                                    llx_error *err)
+{
+    hid_t f;
+    llx_error local = {0};
+    if (!err) err = &local;
+    LLX_TRY(open_checked(path, &f, err));
+    llx_status st = load_params(f, g, path, skip_prefix, log, skipped, err);
     H5Fclose(f);
+    return st;
+}
+
+static llx_status read_attr(hid_t f, const char *name, hid_t type, void *out, const char *path, llx_error *err)
+{
+    hid_t a = H5Aexists(f, name) > 0 ? H5Aopen(f, name, H5P_DEFAULT) : -1;
+    herr_t rc = a < 0 ? -1 : H5Aread(a, type, out);
+    if (a >= 0) H5Aclose(a);
+    if (rc < 0)
+        return llx_errorf(err, LLX_ERR_INVALID,
+                          "checkpoint %s: no '%s' attribute: it holds weights only (written without the trainer's "
+                          "state), so it cannot resume a run",
+                          path, name);
+    return LLX_OK;
+}
+
+llx_status llx_checkpoint_load_trainer(llx_trainer *t, const char *path, llx_error *err)
+{
+    hid_t f;
+    LLX_TRY(open_checked(path, &f, err));
+    llx_graph *g = llx_trainer_graph(t);
+    long long epoch = 0, first = 0, best_epoch = 0, seed = 0;
+    double best = 0;
+    llx_status st = read_attr(f, "epoch", H5T_NATIVE_LLONG, &epoch, path, err);
+    if (st == LLX_OK) st = read_attr(f, "first_step", H5T_NATIVE_LLONG, &first, path, err);
+    if (st == LLX_OK) st = read_attr(f, "best_value", H5T_NATIVE_DOUBLE, &best, path, err);
+    if (st == LLX_OK) st = read_attr(f, "best_epoch", H5T_NATIVE_LLONG, &best_epoch, path, err);
+    if (st == LLX_OK) st = read_attr(f, "seed", H5T_NATIVE_LLONG, &seed, path, err);
+    if (st == LLX_OK && (uint64_t)seed != llx_trainer_seed(t))
+        st = llx_errorf(err, LLX_ERR_INVALID, "checkpoint %s: seed %lld, the experiment's is %llu", path, seed,
+                        (unsigned long long)llx_trainer_seed(t));
+    if (st == LLX_OK) st = load_params(f, g, path, NULL, NULL, NULL, err);
+    hid_t group = -1;
+    if (st == LLX_OK && (group = H5Gopen2(f, "optimizer", H5P_DEFAULT)) < 0)
+        st = h5_fail(err, path, "no /optimizer group: it holds weights only, so it cannot resume a run");
+    for (int i = 0; st == LLX_OK && i < llx_trainer_optimizer_count(t); i++) {
+        bool missing;
+        st = read_tensor(group, llx_graph_backend(g), llx_trainer_optimizer_tensor(t, i), path, &missing, err);
+        if (st != LLX_OK) llx_error_prefix(err, "optimizer state");
+    }
+    if (group >= 0) H5Gclose(group);
+    H5Fclose(f);
+    if (st != LLX_OK) return st;
+    llx_trainer_state s = {.epoch = (int)epoch, .first_step = first != 0, .best_value = best, .best_epoch = (int)best_epoch};
+    st = llx_trainer_set_state(t, &s, err);
+    if (st != LLX_OK) llx_error_prefix(err, "checkpoint %s", path);
     return st;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "llx/checkpoint.h"
 #include "train_impl.h"
 
 struct llx_trainer {
@@ -24,6 +25,7 @@ struct llx_trainer {
     bool first_step;
     int epoch; /* epochs done */
     double best_value;
+    int best_epoch;
     void **snapshot; /* per node, host copies of parameters and buffers */
     float *host_logits;
 };
@@ -124,6 +126,20 @@ static llx_status prepare_optimizer(llx_trainer *t, llx_error *err)
     return LLX_OK;
 }
 
+/* train.init_from: fine-tuning starts from another run's weights; a classifier
+ * of another size (fc.*) keeps its initial values, and the log says so. */
+static llx_status init_from(llx_trainer *t, const llx_cfg *root, llx_error *err)
+{
+    const llx_cfg *train = llx_cfg_get(root, "train");
+    const llx_cfg *v = train ? llx_cfg_get(train, "init_from") : NULL;
+    const char *path = v ? llx_cfg_str(v) : NULL;
+    if (!path || !*path) return LLX_OK;
+    int skipped = 0;
+    LLX_TRY(llx_checkpoint_init_from(t->g, path, "fc.", t->opt.log, &skipped, err));
+    fprintf(t->opt.log, "init_from %s: loaded, %d tensor%s skipped\n", path, skipped, skipped == 1 ? "" : "s");
+    return LLX_OK;
+}
+
 llx_status llx_trainer_create(const llx_registry *reg, const llx_doc *doc, const llx_train_options *o,
                               llx_trainer **out, llx_error *err)
 {
@@ -138,6 +154,7 @@ llx_status llx_trainer_create(const llx_registry *reg, const llx_doc *doc, const
     if (st == LLX_OK) st = open_data(t, err);
     if (st == LLX_OK) st = build_network(t, reg, root, err);
     if (st == LLX_OK && !o->eval_only) st = prepare_optimizer(t, err);
+    if (st == LLX_OK && !o->eval_only && !o->no_data && !o->skip_init_from) st = init_from(t, root, err);
     if (st == LLX_OK && o->eval_only) t->host_logits = malloc((size_t)t->graph_batch * LLX_NUM_CLASSES * sizeof(float));
     if (st != LLX_OK) {
         llx_trainer_free(t);
@@ -250,6 +267,8 @@ static llx_status train_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *er
         int n;
         LLX_TRY(llx_loader_next(t->train_loader, &x, &labels, &n, err));
         if (n == 0) break;
+        if (t->opt.stop && *t->opt.stop)
+            return llx_errorf(err, LLX_ERR_INVALID, "stopped in epoch %d at step %lld", t->epoch + 1, (long long)i + 1);
         double lr = llx_schedule_lr(&t->cfg.schedule, t->epoch + (double)i / (double)steps), loss;
         r->lr = i == 0 ? lr : r->lr;
         LLX_TRY(feed(t, x, labels, n, 1, err));
@@ -315,15 +334,17 @@ llx_status llx_trainer_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *err
     memset(r, 0, sizeof *r);
     if (t->epoch >= t->cfg.epochs) return llx_errorf(err, LLX_ERR_INVALID, "all %d epochs are done", t->cfg.epochs);
     if (!t->train_loader) return llx_errorf(err, LLX_ERR_INVALID, "this trainer was opened for evaluation only");
+    double start = now_seconds();
     llx_status st = train_epoch(t, r, err);
     if (st == LLX_ERR_NUMERIC && t->snapshot) llx_trainer_restore_snapshot(t, NULL);
     LLX_TRY(st);
     LLX_TRY(llx_trainer_evaluate(t, "val", &r->val, &r->val_confusion, &r->val_loss, err));
+    r->seconds = now_seconds() - start; /* training and evaluation; images_per_second: training alone */
     r->epoch = ++t->epoch;
     double v = 0;
     llx_metrics_get(&r->val, t->cfg.select, &v);
     r->best = v > t->best_value;
-    if (r->best) t->best_value = v;
+    if (r->best) t->best_value = v, t->best_epoch = r->epoch;
     return llx_trainer_snapshot(t, err); /* the last good state, for a NaN in the next epoch */
 }
 
@@ -378,3 +399,30 @@ llx_status llx_trainer_predict(llx_trainer *t, const float *x, int n, double *pr
     }
     return LLX_OK;
 }
+
+void llx_trainer_get_state(const llx_trainer *t, llx_trainer_state *s)
+{
+    *s = (llx_trainer_state){.epoch = t->epoch, .first_step = t->first_step, .best_value = t->best_value,
+                             .best_epoch = t->best_epoch};
+}
+
+llx_status llx_trainer_set_state(llx_trainer *t, const llx_trainer_state *s, llx_error *err)
+{
+    if (s->epoch < 0 || s->epoch > t->cfg.epochs || s->best_epoch < 0 || s->best_epoch > s->epoch)
+        return llx_errorf(err, LLX_ERR_INVALID, "trainer state: epoch %d (best %d) does not fit %d epochs", s->epoch,
+                          s->best_epoch, t->cfg.epochs);
+    t->epoch = s->epoch;
+    t->first_step = s->first_step;
+    t->best_value = s->best_value;
+    t->best_epoch = s->best_epoch;
+    return LLX_OK;
+}
+
+int llx_trainer_optimizer_count(const llx_trainer *t) { return t->velocity_arena ? t->n_params : 0; }
+llx_tensor *llx_trainer_optimizer_tensor(llx_trainer *t, int i)
+{
+    return i >= 0 && i < llx_trainer_optimizer_count(t) ? &t->velocity[i] : NULL;
+}
+const char *llx_trainer_device(const llx_trainer *t) { return t->be->name; }
+const char *llx_trainer_device_name(const llx_trainer *t) { return t->be->describe(t->be); }
+uint64_t llx_trainer_seed(const llx_trainer *t) { return t->cfg.seed; }

@@ -50,6 +50,7 @@ static const llx_key_spec train_keys[] = {
     {"device", LLX_KEY_STRING, "auto", "auto, cpu or cuda"},
     {"threads", LLX_KEY_INT, "0", "CPU threads (0: all cores)"},
     {"class_weights", LLX_KEY_ANY, "", "loss weights: none, balanced, or 7 numbers"},
+    {"init_from", LLX_KEY_STRING, "", "checkpoint to start from (fine-tuning; fc.* of another size is skipped)"},
     {0},
 };
 

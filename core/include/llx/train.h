@@ -47,11 +47,17 @@ typedef struct llx_train_options {
     int log_every;      /* plain lines every N batches (0: per epoch only) */
     bool eval_only;     /* open only the val and test data (llx eval) */
     bool no_data;       /* open no data at all (llx predict) */
+    /* (optional) checked between batches: when *stop != 0 the epoch ends with
+     * LLX_ERR_INVALID "stopped" and the weights are those of an unfinished epoch */
+    const volatile int *stop;
+    bool skip_init_from; /* ignore train.init_from (llx run --resume loads its own checkpoint) */
 } llx_train_options;
 
 typedef struct llx_epoch_result {
     int epoch; /* 1-based */
-    double lr, train_loss, train_accuracy, seconds, images_per_second;
+    double lr, train_loss, train_accuracy;
+    double seconds;           /* wall clock of the epoch: training and evaluation */
+    double images_per_second; /* training images per second of training */
     double val_loss;
     llx_metrics val;
     llx_confusion val_confusion;
@@ -80,5 +86,29 @@ const char *llx_trainer_select_metric(const llx_trainer *t);
 /* Host copies of every parameter and buffer; restore puts them back (the best epoch). */
 llx_status llx_trainer_snapshot(llx_trainer *t, llx_error *err);
 llx_status llx_trainer_restore_snapshot(llx_trainer *t, llx_error *err);
+
+/* ---- resuming: everything that carries over from one epoch to the next ----
+ * The weights and batch-norm statistics (graph values), the SGD velocity of
+ * every parameter, and this state. The data order and augmentation are a pure
+ * function of (seed, epoch, sample index) and the learning rate of (epoch,
+ * step), so the epoch number is the whole random state. */
+typedef struct llx_trainer_state {
+    int epoch;         /* epochs done */
+    bool first_step;   /* no SGD step taken yet (the velocity starts as the first gradient) */
+    double best_value; /* best eval.select value so far (-inf: none yet) */
+    int best_epoch;    /* its epoch (0: none yet) */
+} llx_trainer_state;
+
+void llx_trainer_get_state(const llx_trainer *t, llx_trainer_state *s);
+llx_status llx_trainer_set_state(llx_trainer *t, const llx_trainer_state *s, llx_error *err);
+/* The optimiser's state tensors: one SGD velocity per trainable parameter, in
+ * the parameter's shape and dtype, named like it (on the trainer's device). */
+int llx_trainer_optimizer_count(const llx_trainer *t);
+llx_tensor *llx_trainer_optimizer_tensor(llx_trainer *t, int i);
+/* The backend's name ("cpu") and description ("CPU, 2 threads"). */
+const char *llx_trainer_device(const llx_trainer *t);
+const char *llx_trainer_device_name(const llx_trainer *t);
+/* The experiment's train.seed. */
+uint64_t llx_trainer_seed(const llx_trainer *t);
 
 #endif
