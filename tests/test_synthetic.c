@@ -27,10 +27,10 @@ static void test_deterministic(void)
 {
     uint8_t a[S * S], b[S * S], c[S * S], d[S * S];
     for (int label = 0; label < LLX_NUM_CLASSES; label++) {
-        llx_synth_render(label, 12345, S, a);
-        llx_synth_render(label, 12345, S, b);
-        llx_synth_render(label, 12346, S, c);
-        llx_synth_render((label + 1) % LLX_NUM_CLASSES, 12345, S, d);
+        llx_synth_render(label, 12345, S, 1.0f, a);
+        llx_synth_render(label, 12345, S, 1.0f, b);
+        llx_synth_render(label, 12346, S, 1.0f, c);
+        llx_synth_render((label + 1) % LLX_NUM_CLASSES, 12345, S, 1.0f, d);
         CHECK_MSG(memcmp(a, b, sizeof a) == 0, "label %d: same seed, different bytes", label);
         CHECK_MSG(memcmp(a, c, sizeof a) != 0, "label %d: seeds 12345 and 12346 render alike", label);
         CHECK_MSG(memcmp(a, d, sizeof a) != 0, "labels %d and %d render alike", label,
@@ -48,7 +48,7 @@ static void test_each_class_renders(void)
         for (int label = 0; label < LLX_NUM_CLASSES; label++) {
             double sum = 0, sum2 = 0;
             for (int seed = 0; seed < 20; seed++) {
-                llx_synth_render(label, (uint64_t)seed, n, g);
+                llx_synth_render(label, (uint64_t)seed, n, 1.0f, g);
                 double m = 0, m2 = 0;
                 for (int i = 0; i < n * n; i++) {
                     m += g[i];
@@ -75,7 +75,7 @@ static void test_mouth_region_differs(void)
     uint8_t g[S * S];
     for (int label = 0; label < LLX_NUM_CLASSES; label++)
         for (int seed = 0; seed < N; seed++) {
-            llx_synth_render(label, 1000 + (uint64_t)seed, S, g);
+            llx_synth_render(label, 1000 + (uint64_t)seed, S, 1.0f, g);
             for (int i = 0; i < S * S; i++)
                 mean[label][i] += g[i] / (double)N;
         }
@@ -105,7 +105,7 @@ static void test_render_time(void)
     int n = 2000;
     double t0 = cpu_seconds();
     for (int i = 0; i < n; i++)
-        llx_synth_render(i % LLX_NUM_CLASSES, (uint64_t)i, S, g);
+        llx_synth_render(i % LLX_NUM_CLASSES, (uint64_t)i, S, 1.0f, g);
     double us = (cpu_seconds() - t0) / n * 1e6;
     printf("     render %dx%d: %.1f us per image (thread CPU time)\n", S, S, us);
 }
@@ -279,7 +279,7 @@ static void test_preview(void)
     uint8_t g[S * S];
     for (int r = 0; r < ROWS; r++)
         for (int c = 0; c < LLX_NUM_CLASSES; c++) {
-            llx_synth_render(c, 9000 + (uint64_t)r, S, g);
+            llx_synth_render(c, 9000 + (uint64_t)r, S, 1.0f, g);
             for (int y = 0; y < S * Z; y++)
                 for (int x = 0; x < S * Z; x++)
                     im.data[(size_t)(GAP + r * CELL + y) * im.width + GAP + c * CELL + x] =

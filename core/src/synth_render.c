@@ -138,7 +138,7 @@ static const expr EXPRS[LLX_NUM_CLASSES] = {
 };
 /* clang-format on */
 
-static void sample_face(face *f, int label, uint64_t seed)
+static void sample_face(face *f, int label, uint64_t seed, float d)
 {
     rng r = {seed ^ (0xd1b54a32d192ed03ULL * (uint64_t)(label + 1))};
     llx_synth_mix(&r.s);
@@ -179,15 +179,16 @@ static void sample_face(face *f, int label, uint64_t seed)
     f->lip_t = rnd_in(&r, 0.009f, 0.016f);
     f->lip_tone = f->skin * rnd_in(&r, 0.6f, 0.8f);
 
-    /* the identity's resting face: comparable to weak expressions */
-    float eye_open = rnd_in(&r, 0.42f, 0.62f);
-    float brow_raise = rnd_sym(&r, 0.008f), brow_tilt = rnd_sym(&r, 0.12f);
-    float brow_arch = rnd_in(&r, 0.0f, 0.012f);
-    float m_curve = rnd_sym(&r, 0.010f);
-    float m_asym = rnd_sym(&r, 0.006f);
+    /* the identity's resting face: comparable to weak expressions (scaled by difficulty d) */
+    float eye_open = 0.52f + d * rnd_sym(&r, 0.10f);
+    float brow_raise = d * rnd_sym(&r, 0.008f), brow_tilt = d * rnd_sym(&r, 0.12f);
+    float brow_arch = d * rnd_in(&r, 0.0f, 0.012f);
+    float m_curve = d * rnd_sym(&r, 0.010f);
+    float m_asym = d * rnd_sym(&r, 0.006f);
 
-    /* expression at a random intensity */
-    float s = label == LLX_NEUTRAL ? 0.0f : 0.2f + 0.8f * sqrtf(rnd_u(&r));
+    /* expression at a random intensity: from 0.2 (d = 1) or 0.6 (d = 0) to full */
+    float s_min = 0.6f - 0.4f * d;
+    float s = label == LLX_NEUTRAL ? 0.0f : s_min + (1.0f - s_min) * sqrtf(rnd_u(&r));
     const expr *e = &EXPRS[label < 0 || label >= LLX_NUM_CLASSES ? 0 : label];
     f->eye_open = eye_open + s * e->eye_open;
     f->brow_raise = brow_raise + s * e->brow_raise;
@@ -226,7 +227,7 @@ static void sample_face(face *f, int label, uint64_t seed)
 
     /* nuisances */
     f->occ = 0;
-    if (rnd_u(&r) < 0.3f) {
+    if (rnd_u(&r) < 0.3f * d) {
         f->occ = rnd_u(&r) < 0.5f ? 1 : 2;
         f->occ_x = rnd_sym(&r, 0.28f);
         f->occ_y = rnd_sym(&r, 0.30f);
@@ -240,12 +241,12 @@ static void sample_face(face *f, int label, uint64_t seed)
     float la = rnd_sym(&r, PI_F);
     f->light_x = cosf(la);
     f->light_y = sinf(la);
-    f->light_g = rnd_in(&r, 0.0f, 0.9f);
+    f->light_g = d * rnd_in(&r, 0.0f, 0.9f);
     f->gain = rnd_in(&r, 0.8f, 1.15f);
     f->offset = rnd_sym(&r, 0.06f);
-    f->blur = rnd_u(&r) < 0.3f ? 1 + (rnd_u(&r) < 0.25f) : 0;
+    f->blur = rnd_u(&r) < 0.3f * d ? 1 + (rnd_u(&r) < 0.25f) : 0;
     f->blur_w = rnd_in(&r, 0.08f, 0.22f);
-    f->noise = rnd_in(&r, 0.004f, 0.045f);
+    f->noise = rnd_in(&r, 0.004f, 0.004f + 0.041f * d);
 }
 
 /* ---- parts; each blends over v at face-frame point (x, y) ---- */
@@ -411,10 +412,10 @@ static float shade(const face *f, float x, float y, float aa)
     return blend(v, s, cf);
 }
 
-void llx_synth_render(int label, uint64_t seed, int size, uint8_t *grey)
+void llx_synth_render(int label, uint64_t seed, int size, float difficulty, uint8_t *grey)
 {
     face f;
-    sample_face(&f, label, seed);
+    sample_face(&f, label, seed, difficulty < 0 ? 0 : difficulty > 1 ? 1 : difficulty);
     float inv = 1.0f / (float)size;
     float aa = inv / f.scale; /* one pixel, in face units */
     LLX_ASSERT(size > 0 && size <= LLX_SYNTH_MAX_SIZE);

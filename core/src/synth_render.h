@@ -15,7 +15,11 @@
 
 /* grey: (size, size) row-major, written in full. label in [0, LLX_NUM_CLASSES),
  * size in [1, LLX_SYNTH_MAX_SIZE]. */
-void llx_synth_render(int label, uint64_t seed, int size, uint8_t *grey);
+/* difficulty in [0, 1]: 1 is the full generator (expressions from 20% intensity, resting
+ * faces as varied as weak expressions, occluders, strong light ramps, blur and noise);
+ * lower values scale the identity's resting-face variation and the nuisances down and
+ * raise the weakest expression to 60% at 0. */
+void llx_synth_render(int label, uint64_t seed, int size, float difficulty, uint8_t *grey);
 
 /* splitmix64 step: the generator of the renderer and of the synthetic source. */
 static inline uint64_t llx_synth_mix(uint64_t *state)

@@ -4,6 +4,8 @@
  *   count:    samples in the split (default: train 7000, val 1400, test 1400)
  *   size:     image side in pixels (default 48; 8 to 1024)
  *   channels: 1 (grey, default) or 3 (the grey image repeated as RGB)
+ *   difficulty: 0..1 (default 1): scales the resting-face variation and the nuisances of
+ *             faces in the wild and lowers the weakest expression (see synth_render.h)
  *
  * Labels are balanced (sample i has class i % 7 before a deterministic shuffle) and
  * each sample is rendered on load from (dataset seed, split, index) by
@@ -22,6 +24,7 @@ typedef struct synth {
     uint64_t base; /* seed mixed with the split */
     size_t count;
     int size, channels;
+    float difficulty;
     uint8_t *labels; /* (count) canonical classes */
 } synth;
 
@@ -64,7 +67,7 @@ static llx_status synth_load(const source *s, size_t i, llx_image *out, llx_erro
     if (!data)
         return llx_errorf(err, LLX_ERR_NOMEM, "synthetic %s #%zu: out of memory for a %dx%d image", y->split,
                           i, y->size, y->size);
-    llx_synth_render(y->labels[i], sample_seed(y, i), y->size, data);
+    llx_synth_render(y->labels[i], sample_seed(y, i), y->size, y->difficulty, data);
     if (y->channels == 3)
         for (size_t k = px; k-- > 0;)
             data[3 * k] = data[3 * k + 1] = data[3 * k + 2] = data[k];
@@ -116,13 +119,23 @@ static llx_status int_key(const llx_cfg *src, const char *key, int64_t def, int6
 llx_status llx_dataset_open_synthetic(const llx_cfg *src, const char *split, uint64_t seed,
                                       struct source **out, llx_error *err)
 {
-    static const char *const keys[] = {"count", "size", "channels", NULL};
+    static const char *const keys[] = {"count", "size", "channels", "difficulty", NULL};
     LLX_TRY(llx_source_check_keys(src, keys, err));
     int64_t count, size, channels;
     int64_t def_count = strcmp(split, "train") == 0 ? 7000 : 1400;
     LLX_TRY(int_key(src, "count", def_count, 1, 100000000, &count, err));
     LLX_TRY(int_key(src, "size", 48, 8, LLX_SYNTH_MAX_SIZE, &size, err));
     LLX_TRY(int_key(src, "channels", 1, 1, 3, &channels, err));
+    double difficulty = 1.0;
+    const llx_cfg *dnode = llx_cfg_get(src, "difficulty");
+    if (dnode) {
+        LLX_TRY(llx_cfg_as_double(dnode, "difficulty", &difficulty, err));
+        if (difficulty < 0 || difficulty > 1) {
+            char loc[512];
+            return llx_errorf(err, LLX_ERR_INVALID, "%skey 'difficulty': must be in [0, 1], got %g",
+                              llx_cfg_loc_str(dnode, loc, sizeof loc), difficulty);
+        }
+    }
     if (channels == 2) {
         char loc[512];
         return llx_errorf(err, LLX_ERR_INVALID, "%skey 'channels': must be 1 or 3, got 2",
@@ -144,6 +157,7 @@ llx_status llx_dataset_open_synthetic(const llx_cfg *src, const char *split, uin
     y->count = (size_t)count;
     y->size = (int)size;
     y->channels = (int)channels;
+    y->difficulty = (float)difficulty;
     y->labels = labels;
 
     /* balanced labels, shuffled deterministically (Fisher-Yates) */
