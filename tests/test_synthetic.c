@@ -218,6 +218,25 @@ static void test_source_errors(void)
     CHECK_CONTAINS(err.msg, "'channels'");
     CHECK(open_yaml("format: synthetic\ncount: many\n", "train", 1, &err) == NULL);
     CHECK_CONTAINS(err.msg, "count");
+    CHECK(open_yaml("format: synthetic\ndifficulty: 1.5\n", "train", 1, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "synth.yaml:2:");
+    CHECK_CONTAINS(err.msg, "key 'difficulty': must be in [0, 1]");
+}
+
+/* The difficulty changes the faces (the same label and seed render differently at 0 and
+ * 1), deterministically, and the source reads it from YAML. */
+static void test_difficulty(void)
+{
+    uint8_t easy[S * S], easy2[S * S], hard[S * S];
+    llx_synth_render(LLX_HAPPINESS, 77, S, 0.0f, easy);
+    llx_synth_render(LLX_HAPPINESS, 77, S, 0.0f, easy2);
+    llx_synth_render(LLX_HAPPINESS, 77, S, 1.0f, hard);
+    CHECK(memcmp(easy, easy2, sizeof easy) == 0);
+    CHECK(memcmp(easy, hard, sizeof easy) != 0);
+    llx_error err = {0};
+    llx_dataset *ds = open_yaml("format: synthetic\ndifficulty: 0.25\ncount: 7\n", "train", 1, &err);
+    CHECK_MSG(ds != NULL, "%s", err.msg);
+    llx_dataset_free(ds);
 }
 
 /* Loader threads load concurrently: every thread must see the serial bytes. */
@@ -300,6 +319,7 @@ int main(void)
     RUN(test_source_defaults_and_balance);
     RUN(test_source_seeds_and_splits);
     RUN(test_source_errors);
+    RUN(test_difficulty);
     RUN(test_source_threads);
     RUN(test_preview);
     return check_report();

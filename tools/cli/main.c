@@ -9,10 +9,14 @@
 static const cli_command commands[] = {
     {"run", "train an experiment (every member of its sweep:), one run folder each",
      "usage: llx run EXP.yaml [--set NAME=VALUE]... [--out DIR] [--device auto|cpu|cuda] [--threads N]\n"
+     "       llx run --resume RUN_DIR [--threads N] [--device D]\n"
      "  Trains the model: of EXP.yaml on its data: with its train: recipe, evaluates on the validation\n"
      "  split every epoch, keeps the best epoch by eval.select, and reports the test split at that epoch.\n"
      "  Each run (each combination of a sweep: section) gets its own folder under DIR (default results/)\n"
-     "  with experiment.yaml, history.csv, checkpoint_last.h5 and checkpoint_best.h5.\n"
+     "  with run.h5 (results/README.md), checkpoint_last.h5, checkpoint_best.h5, experiment.yaml and\n"
+     "  history.csv, all written atomically after every epoch.\n"
+     "  --resume RUN_DIR  continue a stopped or killed run from its last finished epoch; with the same\n"
+     "                    thread count it ends with the weights of an uninterrupted run, bit for bit\n"
      "  --set NAME=VALUE  override a variable (attention=se) or a path (train.epochs=2)\n"
      "  --log-every N     plain progress lines every N batches when not on a terminal (default 50)\n",
      cmd_run},
