@@ -4,8 +4,9 @@
  * and read back with the plain HDF5 C API (attributes, history columns,
  * confusion matrices), atomic replacement (a reader holding the old file keeps
  * reading it; no temporary file is left), llx_runfile_reload, and a trainer
- * checkpoint that carries the optimiser state bit for bit, and train.init_from
- * skipping a classifier of another size. */
+ * checkpoint that carries the optimiser state bit for bit, train.init_from
+ * skipping a classifier of another size, and string attributes far over HDF5's
+ * 64 KiB compact limit (a large `git diff`, a long experiment) in both files. */
 #include <dirent.h>
 #include <hdf5.h>
 #include <math.h>
@@ -19,6 +20,7 @@
 #include "llx/gitinfo.h"
 #include "llx/llx.h"
 #include "llx/runfile.h"
+#include "llx/runread.h"
 #include "llx/train.h"
 
 static char *tmp_root;
@@ -164,12 +166,18 @@ static int count_temporaries(const char *dir)
     return n;
 }
 
+/* A fresh run folder <tmp_root>/<name> and the path of its run.h5. */
+static void run_dir(const char *name, char dir[512], char path[600])
+{
+    fixture_path(dir, 512, "%s/%s", tmp_root, name);
+    fixture_path(path, 600, "%s/run.h5", dir);
+    CHECK(fixture_mkdirs(dir) == 0);
+}
+
 static void test_runfile_round_trip(void)
 {
     char dir[512], path[600];
-    fixture_path(dir, sizeof dir, "%s/run", tmp_root);
-    fixture_path(path, sizeof path, "%s/run.h5", dir);
-    CHECK(fixture_mkdirs(dir) == 0);
+    run_dir("run", dir, path);
     llx_runfile r;
     llx_error err = {0};
     CHECK(llx_runfile_init(&r, &err) == LLX_OK);
@@ -328,6 +336,73 @@ static void test_runfile_round_trip(void)
     llx_runfile_free(&r);
 }
 
+/* size bytes of patch-like text (every line different), malloc'd. */
+static char *big_text(size_t size, const char *head)
+{
+    char *t = malloc(size + 1);
+    size_t n = 0;
+    for (int i = 0; n < size; i++)
+        n += (size_t)snprintf(t + n, size + 1 - n, "%s line %d: +int width_%d = %d;\n", head, i, i, i * 7);
+    t[size] = '\0';
+    return t;
+}
+
+/* A 300 KiB git diff and experiment: written (dense attribute storage), read back the same
+ * with the plain HDF5 API, llx_runfile_reload and llx_run_read. */
+static void test_runfile_large_strings(void)
+{
+    char dir[512], path[600];
+    run_dir("bigrun", dir, path);
+    char *diff = big_text(300 * 1024, "diff"), *experiment = big_text(300 * 1024 + 17, "# note");
+    llx_runfile r;
+    llx_error err = {0};
+    CHECK(llx_runfile_init(&r, &err) == LLX_OK);
+    CHECK(llx_runfile_set(&r.experiment, experiment, &err) == LLX_OK);
+    CHECK(llx_runfile_set(&r.vars, "seed: 1\n", &err) == LLX_OK);
+    snprintf(r.state, sizeof r.state, "finished");
+    snprintf(r.select_metric, sizeof r.select_metric, "accuracy");
+    r.git.dirty = true;
+    r.git.diff = strdup(diff);
+    r.epochs_total = 1;
+    llx_epoch_result e1 = epoch_result(1);
+    e1.best = true;
+    CHECK(llx_runfile_add_epoch(&r, &e1, &err) == LLX_OK);
+    CHECK_MSG(llx_runfile_write(&r, path, &err) == LLX_OK, "%s", err.msg);
+    CHECK(count_temporaries(dir) == 0);
+
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0);
+    char *v = attr_str(f, "git_diff");
+    CHECK(v && strcmp(v, diff) == 0);
+    free(v);
+    v = attr_str(f, "experiment");
+    CHECK(v && strcmp(v, experiment) == 0);
+    free(v);
+    v = attr_str(f, "format");
+    CHECK(v && strcmp(v, "llx-run") == 0);
+    free(v);
+    CHECK(attr_i64(f, "git_dirty") == 1 && attr_i64(f, "epochs_done") == 1);
+    H5Fclose(f);
+
+    llx_runfile back;
+    CHECK_MSG(llx_runfile_reload(path, &back, &err) == LLX_OK, "%s", err.msg);
+    CHECK(back.git.diff && strcmp(back.git.diff, diff) == 0);
+    CHECK(back.experiment && strcmp(back.experiment, experiment) == 0);
+    CHECK(back.git.dirty && back.n_epochs == 1);
+    /* written again from the reloaded record (a resumed run): still the same */
+    CHECK_MSG(llx_runfile_write(&back, path, &err) == LLX_OK, "%s", err.msg);
+    llx_runfile_free(&back);
+
+    llx_run run;
+    CHECK_MSG(llx_run_read(dir, &run, &err) == LLX_OK, "%s", err.msg);
+    CHECK(run.state == LLX_RUN_FINISHED && run.experiment && strcmp(run.experiment, experiment) == 0);
+    CHECK(run.git_dirty);
+    llx_run_free(&run);
+    llx_runfile_free(&r);
+    free(diff);
+    free(experiment);
+}
+
 /* A trainer checkpoint restores the velocity and counters exactly; a weights-only one cannot resume. */
 static void test_trainer_checkpoint(void)
 {
@@ -387,6 +462,23 @@ static void test_trainer_checkpoint(void)
     /* weights only: refused with the reason */
     CHECK(llx_checkpoint_load_trainer(b, weights, &err) != LLX_OK);
     CHECK_CONTAINS(err.msg, "cannot resume");
+
+    /* a 300 KiB experiment in both kinds of checkpoint reads back the same */
+    char big[600], *yaml = NULL, *long_text = big_text(300 * 1024, "# experiment");
+    int epoch = -1;
+    fixture_path(big, sizeof big, "%s/big_weights.h5", tmp_root);
+    CHECK_MSG(llx_checkpoint_save(llx_trainer_graph(a), big, 1, long_text, &err) == LLX_OK, "%s", err.msg);
+    CHECK_MSG(llx_checkpoint_read_experiment(big, &yaml, &epoch, &err) == LLX_OK, "%s", err.msg);
+    CHECK(yaml && strcmp(yaml, long_text) == 0 && epoch == 1);
+    free(yaml);
+    yaml = NULL;
+    fixture_path(big, sizeof big, "%s/big_trainer.h5", tmp_root);
+    CHECK_MSG(llx_checkpoint_save_trainer(a, big, long_text, &err) == LLX_OK, "%s", err.msg);
+    CHECK_MSG(llx_checkpoint_read_experiment(big, &yaml, &epoch, &err) == LLX_OK, "%s", err.msg);
+    CHECK(yaml && strcmp(yaml, long_text) == 0 && epoch == 2); /* a has trained its second epoch */
+    CHECK_MSG(llx_checkpoint_load_trainer(b, big, &err) == LLX_OK, "%s", err.msg);
+    free(yaml);
+    free(long_text);
 
     /* train.init_from: a classifier of another size (10 classes) is skipped with a message */
     hid_t f = H5Fopen(weights, H5F_ACC_RDWR, H5P_DEFAULT);
@@ -457,6 +549,7 @@ int main(void)
     else
         printf("skip test_gitinfo: no git command\n");
     RUN(test_runfile_round_trip);
+    RUN(test_runfile_large_strings);
     RUN(test_trainer_checkpoint);
     fixture_rmtree(tmp_root);
     free(tmp_root);

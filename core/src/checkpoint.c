@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "h5util_impl.h"
 #include "llx/checkpoint.h"
 #include "llx/llx.h"
 #include "llx/train.h"
@@ -14,39 +15,6 @@
 static llx_status h5_fail(llx_error *err, const char *path, const char *what)
 {
     return llx_errorf(err, LLX_ERR_IO, "checkpoint %s: %s", path, what);
-}
-
-static herr_t write_str_attr(hid_t obj, const char *name, const char *value)
-{
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, strlen(value) + 1);
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, type, value);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
-    return st;
-}
-
-static herr_t write_int_attr(hid_t obj, const char *name, long long value)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_LLONG, &value);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    return st;
-}
-
-static herr_t write_double_attr(hid_t obj, const char *name, double value)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_DOUBLE, &value);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    return st;
 }
 
 /* Writes tensor t (copied to the host as float32) as <group>/<name>. */
@@ -62,12 +30,8 @@ static llx_status write_tensor(hid_t group, llx_backend *be, const llx_tensor *t
             f32[i] = t->dtype == LLX_F64 ? (float)((double *)host)[i] : ((float *)host)[i];
         hsize_t dims[LLX_MAX_DIMS];
         for (int d = 0; d < t->shape.ndim; d++) dims[d] = (hsize_t)t->shape.dim[d];
-        hid_t space = H5Screate_simple(t->shape.ndim, dims, NULL);
-        hid_t ds = H5Dcreate2(group, t->name, H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, f32) < 0)
+        if (llx_h5_dataset(group, t->name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, t->shape.ndim, dims, f32) < 0)
             st = llx_errorf(err, LLX_ERR_IO, "cannot write tensor '%s'", t->name);
-        if (ds >= 0) H5Dclose(ds);
-        H5Sclose(space);
     }
     free(host);
     free(f32);
@@ -81,12 +45,13 @@ static llx_status save_file(llx_graph *g, llx_trainer *tr, const char *path, int
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = llx_h5_create(tmp);
     if (f < 0) return h5_fail(err, tmp, "cannot create the file (does its folder exist?)");
     llx_status st = LLX_OK;
-    if (write_str_attr(f, "format", FORMAT_NAME) < 0 || write_int_attr(f, "format_version", LLX_CHECKPOINT_VERSION) < 0 ||
-        write_str_attr(f, "llx_version", LLX_VERSION) < 0 || write_int_attr(f, "epoch", epoch) < 0 ||
-        write_str_attr(f, "experiment", experiment_yaml ? experiment_yaml : "") < 0)
+    if (llx_h5_str_attr(f, "format", FORMAT_NAME) < 0 ||
+        llx_h5_i64_attr(f, "format_version", LLX_CHECKPOINT_VERSION) < 0 ||
+        llx_h5_str_attr(f, "llx_version", LLX_VERSION) < 0 || llx_h5_i64_attr(f, "epoch", epoch) < 0 ||
+        llx_h5_str_attr(f, "experiment", experiment_yaml ? experiment_yaml : "") < 0)
         st = h5_fail(err, tmp, "cannot write the attributes");
     hid_t group = st == LLX_OK ? H5Gcreate2(f, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
     for (size_t i = 0; st == LLX_OK && i < llx_graph_node_count(g); i++) {
@@ -98,12 +63,14 @@ static llx_status save_file(llx_graph *g, llx_trainer *tr, const char *path, int
     if (st == LLX_OK && tr) {
         llx_trainer_state s;
         llx_trainer_get_state(tr, &s);
-        if (write_int_attr(f, "first_step", s.first_step) < 0 || write_double_attr(f, "best_value", s.best_value) < 0 ||
-            write_int_attr(f, "best_epoch", s.best_epoch) < 0 ||
-            write_int_attr(f, "seed", (long long)llx_trainer_seed(tr)) < 0 ||
-            write_str_attr(f, "rng", "the loader's order and augmentation are a pure function of (seed, epoch, "
-                                     "sample index): the epoch attribute is the random state") < 0 ||
-            write_str_attr(f, "optimizer", "sgd") < 0)
+        if (llx_h5_i64_attr(f, "first_step", s.first_step) < 0 ||
+            llx_h5_f64_attr(f, "best_value", s.best_value) < 0 ||
+            llx_h5_i64_attr(f, "best_epoch", s.best_epoch) < 0 ||
+            llx_h5_i64_attr(f, "seed", (int64_t)llx_trainer_seed(tr)) < 0 ||
+            llx_h5_str_attr(f, "rng",
+                            "the loader's order and augmentation are a pure function of (seed, epoch, "
+                            "sample index): the epoch attribute is the random state") < 0 ||
+            llx_h5_str_attr(f, "optimizer", "sgd") < 0)
             st = h5_fail(err, tmp, "cannot write the trainer's attributes");
         group = st == LLX_OK ? H5Gcreate2(f, "optimizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT) : -1;
         for (int i = 0; st == LLX_OK && i < llx_trainer_optimizer_count(tr); i++)
@@ -135,11 +102,7 @@ static llx_status open_checked(const char *path, hid_t *out, llx_error *err)
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return h5_fail(err, path, "not an HDF5 file (truncated or another format?)");
     long long version = -1;
-    if (H5Aexists(f, "format_version") > 0) {
-        hid_t a = H5Aopen(f, "format_version", H5P_DEFAULT);
-        if (H5Aread(a, H5T_NATIVE_LLONG, &version) < 0) version = -1;
-        H5Aclose(a);
-    }
+    if (llx_h5_read_num(f, "format_version", H5T_NATIVE_LLONG, &version) < 0) version = -1;
     if (version != LLX_CHECKPOINT_VERSION) {
         H5Fclose(f);
         return llx_errorf(err, LLX_ERR_INVALID,
@@ -230,10 +193,7 @@ llx_status llx_checkpoint_init_from(llx_graph *g, const char *path, const char *
 
 static llx_status read_attr(hid_t f, const char *name, hid_t type, void *out, const char *path, llx_error *err)
 {
-    hid_t a = H5Aexists(f, name) > 0 ? H5Aopen(f, name, H5P_DEFAULT) : -1;
-    herr_t rc = a < 0 ? -1 : H5Aread(a, type, out);
-    if (a >= 0) H5Aclose(a);
-    if (rc < 0)
+    if (llx_h5_read_num(f, name, type, out) < 0)
         return llx_errorf(err, LLX_ERR_INVALID,
                           "checkpoint %s: no '%s' attribute: it holds weights only (written without the trainer's "
                           "state), so it cannot resume a run",
@@ -279,27 +239,10 @@ llx_status llx_checkpoint_read_experiment(const char *path, char **yaml, int *ep
     hid_t f;
     LLX_TRY(open_checked(path, &f, err));
     llx_status st = LLX_OK;
-    *yaml = NULL;
-    hid_t a = H5Aexists(f, "experiment") > 0 ? H5Aopen(f, "experiment", H5P_DEFAULT) : -1;
-    if (a < 0) {
-        st = h5_fail(err, path, "no 'experiment' attribute");
-    } else {
-        hid_t type = H5Aget_type(a);
-        size_t size = H5Tget_size(type);
-        *yaml = calloc(1, size + 1);
-        hid_t mem = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mem, size);
-        if (H5Aread(a, mem, *yaml) < 0) st = h5_fail(err, path, "cannot read the experiment");
-        H5Tclose(mem);
-        H5Tclose(type);
-        H5Aclose(a);
-    }
+    *yaml = llx_h5_read_str(f, "experiment");
+    if (!*yaml) st = h5_fail(err, path, "no readable 'experiment' attribute");
     long long e = 0;
-    if (st == LLX_OK && H5Aexists(f, "epoch") > 0) {
-        hid_t ea = H5Aopen(f, "epoch", H5P_DEFAULT);
-        H5Aread(ea, H5T_NATIVE_LLONG, &e);
-        H5Aclose(ea);
-    }
+    if (st == LLX_OK && llx_h5_read_num(f, "epoch", H5T_NATIVE_LLONG, &e) < 0) e = 0;
     if (epoch) *epoch = (int)e;
     H5Fclose(f);
     return st;

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "h5util_impl.h"
 #include "llx/llx.h"
 #include "llx/runfile.h"
 
@@ -148,57 +149,6 @@ void llx_runfile_truncate(llx_runfile *r, int n)
 }
 
 /* ---- writing ---- */
-static herr_t str_attr(hid_t obj, const char *name, const char *value)
-{
-    if (!value) value = "";
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, strlen(value) + 1);
-    H5Tset_strpad(type, H5T_STR_NULLTERM);
-    H5Tset_cset(type, H5T_CSET_ASCII); /* bytes as given (UTF-8 text stays UTF-8); readable with H5T_C_S1 */
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, type, value);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
-    return st;
-}
-
-static herr_t num_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *value)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, mem_type, value);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    return st;
-}
-
-static herr_t i64_attr(hid_t obj, const char *name, int64_t v)
-{
-    return num_attr(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
-}
-
-static herr_t f64_attr(hid_t obj, const char *name, double v)
-{
-    return num_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
-}
-
-/* A dataset of rank nd written from data (mem_type) as file_type. */
-static herr_t dataset(hid_t loc, const char *name, hid_t file_type, hid_t mem_type, int nd,
-                      const hsize_t *dims, const void *data)
-{
-    hid_t space = H5Screate_simple(nd, dims, NULL);
-    hid_t ds = H5Dcreate2(loc, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    hsize_t n = 1;
-    for (int d = 0; d < nd; d++)
-        n *= dims[d];
-    herr_t st = ds < 0 ? -1 : n == 0 ? 0 : H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    if (ds >= 0) H5Dclose(ds);
-    H5Sclose(space);
-    return st;
-}
-
 /* /history: one float64 column per figure and the confusion matrices. */
 static llx_status write_history(hid_t f, const llx_runfile *r, const char *path, llx_error *err)
 {
@@ -217,13 +167,13 @@ static llx_status write_history(hid_t f, const llx_runfile *r, const char *path,
         column_name(c, name, sizeof name);
         for (hsize_t i = 0; i < n; i++)
             col[i] = column_value(c, &r->epochs[i]);
-        H5_CHECK(dataset(g, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, col));
+        H5_CHECK(llx_h5_dataset(g, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &n, col));
     }
     for (hsize_t i = 0; i < n; i++)
         memcpy(conf + i * LLX_NUM_CLASSES * LLX_NUM_CLASSES, r->epochs[i].val_confusion.m,
                sizeof r->epochs[i].val_confusion.m);
     hsize_t dims[3] = {n, LLX_NUM_CLASSES, LLX_NUM_CLASSES};
-    H5_CHECK(dataset(g, "val_confusion", H5T_STD_I64LE, H5T_NATIVE_INT64, 3, dims, conf));
+    H5_CHECK(llx_h5_dataset(g, "val_confusion", H5T_STD_I64LE, H5T_NATIVE_INT64, 3, dims, conf));
 done:
     if (g >= 0) H5Gclose(g);
     free(col);
@@ -240,13 +190,14 @@ static llx_status write_scores(hid_t f, const char *name, const llx_runfile_scor
     if (!s->present) return LLX_OK;
     hsize_t seven = LLX_NUM_CLASSES, dims[2] = {LLX_NUM_CLASSES, LLX_NUM_CLASSES};
     H5_CHECK(g = H5Gcreate2(f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-    H5_CHECK(f64_attr(g, "accuracy", s->m.accuracy));
-    H5_CHECK(f64_attr(g, "macro_f1", s->m.macro_f1));
-    H5_CHECK(f64_attr(g, "abaw", s->m.abaw));
-    H5_CHECK(i64_attr(g, "epoch", s->epoch));
-    H5_CHECK(dataset(g, "class_accuracy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &seven, s->m.class_accuracy));
-    H5_CHECK(dataset(g, "f1", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &seven, s->m.f1));
-    H5_CHECK(dataset(g, "confusion", H5T_STD_I64LE, H5T_NATIVE_INT64, 2, dims, s->c.m));
+    H5_CHECK(llx_h5_f64_attr(g, "accuracy", s->m.accuracy));
+    H5_CHECK(llx_h5_f64_attr(g, "macro_f1", s->m.macro_f1));
+    H5_CHECK(llx_h5_f64_attr(g, "abaw", s->m.abaw));
+    H5_CHECK(llx_h5_i64_attr(g, "epoch", s->epoch));
+    H5_CHECK(llx_h5_dataset(g, "class_accuracy", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &seven,
+                            s->m.class_accuracy));
+    H5_CHECK(llx_h5_dataset(g, "f1", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &seven, s->m.f1));
+    H5_CHECK(llx_h5_dataset(g, "confusion", H5T_STD_I64LE, H5T_NATIVE_INT64, 2, dims, s->c.m));
 done:
     if (g >= 0) H5Gclose(g);
     return st;
@@ -256,35 +207,35 @@ static llx_status write_root(hid_t f, const llx_runfile *r, const char *path, ll
 {
     llx_status st = LLX_OK;
     const llx_gitinfo *git = &r->git;
-    H5_CHECK(str_attr(f, "format", LLX_RUNFILE_FORMAT));
-    H5_CHECK(i64_attr(f, "format_version", LLX_RUNFILE_VERSION));
-    H5_CHECK(str_attr(f, "llx_version", LLX_VERSION));
-    H5_CHECK(str_attr(f, "state", r->state));
-    if (r->error) H5_CHECK(str_attr(f, "error", r->error));
-    H5_CHECK(str_attr(f, "experiment", r->experiment));
-    H5_CHECK(str_attr(f, "experiment_path", r->experiment_path));
-    H5_CHECK(str_attr(f, "vars", r->vars));
-    H5_CHECK(str_attr(f, "sweep_vars", r->sweep_vars));
-    H5_CHECK(i64_attr(f, "seed", r->seed));
-    H5_CHECK(i64_attr(f, "threads", r->threads));
-    H5_CHECK(str_attr(f, "device", r->device));
-    H5_CHECK(str_attr(f, "device_name", r->device_name));
-    H5_CHECK(str_attr(f, "host", r->host));
-    H5_CHECK(str_attr(f, "start_time", r->start_time));
-    H5_CHECK(str_attr(f, "end_time", r->end_time));
-    H5_CHECK(str_attr(f, "git_commit", git->commit));
-    H5_CHECK(str_attr(f, "git_branch", git->branch));
-    H5_CHECK(i64_attr(f, "git_dirty", git->dirty));
-    H5_CHECK(str_attr(f, "git_diff", git->dirty && git->diff ? git->diff : ""));
-    H5_CHECK(str_attr(f, "git_repo", git->repo));
-    H5_CHECK(str_attr(f, "git_note", git->note));
-    H5_CHECK(i64_attr(f, "params", r->params));
-    H5_CHECK(i64_attr(f, "macs", r->macs));
-    H5_CHECK(i64_attr(f, "epochs_total", r->epochs_total));
-    H5_CHECK(i64_attr(f, "epochs_done", r->n_epochs));
-    H5_CHECK(str_attr(f, "select_metric", r->select_metric));
-    H5_CHECK(i64_attr(f, "best_epoch", r->best_epoch));
-    H5_CHECK(f64_attr(f, "best_value", r->best_value));
+    H5_CHECK(llx_h5_str_attr(f, "format", LLX_RUNFILE_FORMAT));
+    H5_CHECK(llx_h5_i64_attr(f, "format_version", LLX_RUNFILE_VERSION));
+    H5_CHECK(llx_h5_str_attr(f, "llx_version", LLX_VERSION));
+    H5_CHECK(llx_h5_str_attr(f, "state", r->state));
+    if (r->error) H5_CHECK(llx_h5_str_attr(f, "error", r->error));
+    H5_CHECK(llx_h5_str_attr(f, "experiment", r->experiment));
+    H5_CHECK(llx_h5_str_attr(f, "experiment_path", r->experiment_path));
+    H5_CHECK(llx_h5_str_attr(f, "vars", r->vars));
+    H5_CHECK(llx_h5_str_attr(f, "sweep_vars", r->sweep_vars));
+    H5_CHECK(llx_h5_i64_attr(f, "seed", r->seed));
+    H5_CHECK(llx_h5_i64_attr(f, "threads", r->threads));
+    H5_CHECK(llx_h5_str_attr(f, "device", r->device));
+    H5_CHECK(llx_h5_str_attr(f, "device_name", r->device_name));
+    H5_CHECK(llx_h5_str_attr(f, "host", r->host));
+    H5_CHECK(llx_h5_str_attr(f, "start_time", r->start_time));
+    H5_CHECK(llx_h5_str_attr(f, "end_time", r->end_time));
+    H5_CHECK(llx_h5_str_attr(f, "git_commit", git->commit));
+    H5_CHECK(llx_h5_str_attr(f, "git_branch", git->branch));
+    H5_CHECK(llx_h5_i64_attr(f, "git_dirty", git->dirty));
+    H5_CHECK(llx_h5_str_attr(f, "git_diff", git->dirty && git->diff ? git->diff : ""));
+    H5_CHECK(llx_h5_str_attr(f, "git_repo", git->repo));
+    H5_CHECK(llx_h5_str_attr(f, "git_note", git->note));
+    H5_CHECK(llx_h5_i64_attr(f, "params", r->params));
+    H5_CHECK(llx_h5_i64_attr(f, "macs", r->macs));
+    H5_CHECK(llx_h5_i64_attr(f, "epochs_total", r->epochs_total));
+    H5_CHECK(llx_h5_i64_attr(f, "epochs_done", r->n_epochs));
+    H5_CHECK(llx_h5_str_attr(f, "select_metric", r->select_metric));
+    H5_CHECK(llx_h5_i64_attr(f, "best_epoch", r->best_epoch));
+    H5_CHECK(llx_h5_f64_attr(f, "best_value", r->best_value));
 done:
     return st;
 }
@@ -303,7 +254,7 @@ llx_status llx_runfile_write(const llx_runfile *r, const char *path, llx_error *
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = llx_h5_create(tmp);
     if (f < 0)
         return llx_errorf(err, LLX_ERR_IO, "run file %s: cannot create it (does its folder exist?)", tmp);
     llx_status st = write_root(f, r, path, err);
@@ -322,35 +273,12 @@ llx_status llx_runfile_write(const llx_runfile *r, const char *path, llx_error *
 /* ---- reading back (resume) ---- */
 static llx_status read_str(hid_t f, const char *name, char **out, const char *path, llx_error *err)
 {
-    hid_t a = H5Aexists(f, name) > 0 ? H5Aopen(f, name, H5P_DEFAULT) : -1;
-    if (a < 0) return llx_errorf(err, LLX_ERR_INVALID, "run file %s: no '%s' attribute", path, name);
-    hid_t type = H5Aget_type(a), mem = H5Tcopy(H5T_C_S1);
-    H5Tset_cset(mem, H5Tget_cset(type)); /* HDF5 converts no character sets */
-    llx_status st = LLX_OK;
-    if (H5Tis_variable_str(type) > 0) {
-        char *v = NULL;
-        H5Tset_size(mem, H5T_VARIABLE);
-        if (H5Aread(a, mem, &v) < 0)
-            st = llx_errorf(err, LLX_ERR_IO, "run file %s: cannot read '%s'", path, name);
-        else
-            st = llx_runfile_set(out, v, err);
-        if (v) H5free_memory(v);
-    } else {
-        size_t size = H5Tget_size(type);
-        char *v = calloc(1, size + 1);
-        H5Tset_size(mem, size);
-        if (!v)
-            st = llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
-        else if (H5Aread(a, mem, v) < 0)
-            st = llx_errorf(err, LLX_ERR_IO, "run file %s: cannot read '%s'", path, name);
-        else
-            st = llx_runfile_set(out, v, err);
-        free(v);
-    }
-    H5Tclose(mem);
-    H5Tclose(type);
-    H5Aclose(a);
-    return st;
+    char *v = llx_h5_read_str(f, name);
+    if (!v)
+        return llx_errorf(err, LLX_ERR_INVALID, "run file %s: no readable string '%s' attribute", path, name);
+    free(*out);
+    *out = v;
+    return LLX_OK;
 }
 
 static llx_status read_str_buf(hid_t f, const char *name, char *buf, size_t cap, const char *path,
@@ -366,11 +294,9 @@ static llx_status read_str_buf(hid_t f, const char *name, char *buf, size_t cap,
 static llx_status read_num(hid_t f, const char *name, hid_t mem_type, void *out, const char *path,
                            llx_error *err)
 {
-    hid_t a = H5Aexists(f, name) > 0 ? H5Aopen(f, name, H5P_DEFAULT) : -1;
-    herr_t rc = a < 0 ? -1 : H5Aread(a, mem_type, out);
-    if (a >= 0) H5Aclose(a);
-    return rc < 0 ? llx_errorf(err, LLX_ERR_INVALID, "run file %s: no numeric '%s' attribute", path, name)
-                  : LLX_OK;
+    return llx_h5_read_num(f, name, mem_type, out) < 0
+               ? llx_errorf(err, LLX_ERR_INVALID, "run file %s: no numeric '%s' attribute", path, name)
+               : LLX_OK;
 }
 
 static llx_status read_column(hid_t g, const char *name, hid_t mem_type, int64_t expect, void *out,

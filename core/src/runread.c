@@ -9,11 +9,11 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "h5util_impl.h"
 #include "llx/config.h"
 #include "llx/runread.h"
 
-#define MAX_STRING   (64u << 20) /* attributes longer than this are refused */
-#define MAX_ELEMENTS (1u << 24)  /* datasets larger than this are refused */
+#define MAX_ELEMENTS (1u << 24) /* datasets larger than this are refused */
 
 static const char *const state_names[] = {
     [LLX_RUN_BROKEN] = "broken", [LLX_RUN_RUNNING] = "running", [LLX_RUN_FINISHED] = "finished",
@@ -37,72 +37,16 @@ static char *dup_str(const char *s)
 
 /* ---- attributes ---- */
 
-/* A string attribute (fixed or variable length, as h5py writes it), malloc'd; NULL when
- * absent or not a string. */
-static char *attr_str(hid_t obj, const char *name)
-{
-    if (H5Aexists(obj, name) <= 0) return NULL;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return NULL;
-    char *out = NULL;
-    hid_t type = H5Aget_type(a), space = H5Aget_space(a);
-    if (type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING &&
-        H5Sget_simple_extent_npoints(space) == 1) {
-        if (H5Tis_variable_str(type) > 0) {
-            hid_t mem = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mem, H5T_VARIABLE);
-            char *v = NULL;
-            if (H5Aread(a, mem, &v) >= 0 && v) {
-                out = dup_str(v);
-                H5free_memory(v);
-            }
-            H5Tclose(mem);
-        } else {
-            size_t size = H5Tget_size(type);
-            if (size > 0 && size < MAX_STRING && (out = calloc(1, size + 1))) {
-                hid_t mem = H5Tcopy(H5T_C_S1);
-                H5Tset_size(mem, size);
-                if (H5Aread(a, mem, out) < 0) {
-                    free(out);
-                    out = NULL;
-                }
-                H5Tclose(mem);
-            }
-        }
-    }
-    if (space >= 0) H5Sclose(space);
-    if (type >= 0) H5Tclose(type);
-    H5Aclose(a);
-    return out;
-}
-
-/* A numeric scalar attribute converted to mem_type; returns 0 on success. */
-static int attr_num(hid_t obj, const char *name, hid_t mem_type, void *out)
-{
-    if (H5Aexists(obj, name) <= 0) return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    if (a < 0) return -1;
-    hid_t type = H5Aget_type(a), space = H5Aget_space(a);
-    H5T_class_t cls = type >= 0 ? H5Tget_class(type) : H5T_NO_CLASS;
-    int rc = -1;
-    if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && space >= 0 && H5Sget_simple_extent_npoints(space) == 1)
-        rc = H5Aread(a, mem_type, out) < 0 ? -1 : 0;
-    if (space >= 0) H5Sclose(space);
-    if (type >= 0) H5Tclose(type);
-    H5Aclose(a);
-    return rc;
-}
-
 static int64_t attr_i64(hid_t obj, const char *name, int64_t dflt)
 {
     long long v;
-    return attr_num(obj, name, H5T_NATIVE_LLONG, &v) == 0 ? (int64_t)v : dflt;
+    return llx_h5_read_num(obj, name, H5T_NATIVE_LLONG, &v) == 0 ? (int64_t)v : dflt;
 }
 
 static double attr_f64(hid_t obj, const char *name)
 {
     double v;
-    return attr_num(obj, name, H5T_NATIVE_DOUBLE, &v) == 0 ? v : NAN;
+    return llx_h5_read_num(obj, name, H5T_NATIVE_DOUBLE, &v) == 0 ? v : NAN;
 }
 
 /* ---- datasets ---- */
@@ -336,7 +280,7 @@ static llx_status read_record(llx_run *run, llx_error *err)
             run, err, LLX_ERR_PARSE,
             "truncated or damaged HDF5 file (%lld bytes; copied while being written, or a full disk?)",
             (long long)st.st_size);
-    char *format = attr_str(f, "format");
+    char *format = llx_h5_read_str(f, "format");
     if (!format || strcmp(format, LLX_RUN_FORMAT) != 0) {
         llx_status s = broken(run, err, LLX_ERR_PARSE,
                               "not an llx run record (an HDF5 file with %s%s%s instead of format '%s')",
@@ -373,10 +317,10 @@ static llx_status read_record(llx_run *run, llx_error *err)
         {"select_metric", &run->select_metric},
     };
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
-        char *v = attr_str(f, strs[i].name);
+        char *v = llx_h5_read_str(f, strs[i].name);
         *strs[i].dst = v ? v : dup_str("");
     }
-    char *sweep = attr_str(f, "sweep_vars");
+    char *sweep = llx_h5_read_str(f, "sweep_vars");
     split_sweep_vars(run, sweep ? sweep : "");
     free(sweep);
     parse_vars(run);
@@ -392,8 +336,8 @@ static llx_status read_record(llx_run *run, llx_error *err)
     read_scores(f, "test", &run->test);
     read_scores(f, "val_best", &run->val_best);
 
-    char *state = attr_str(f, "state");
-    char *error = attr_str(f, "error");
+    char *state = llx_h5_read_str(f, "state");
+    char *error = llx_h5_read_str(f, "error");
     llx_status s = LLX_OK;
     if (!state)
         s = broken(run, err, LLX_ERR_PARSE, "no 'state' attribute (a damaged run record?)");

@@ -7,51 +7,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../../core/src/h5util_impl.h" /* the writer llx uses: the same file layout */
 #include "fixture_tree.h"
 #include "run_fixture.h"
 
 static const char *const class_names[7] = {"neutral",   "anger",   "disgust", "fear",
                                            "happiness", "sadness", "surprise"};
 
-static void str_attr(hid_t obj, const char *name, const char *value)
-{
-    hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, strlen(value) + 1);
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, type, value);
-    H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
-}
-
-static void num_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v)
-{
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, mem_type, v);
-    H5Aclose(a);
-    H5Sclose(space);
-}
-
-static void i64_attr(hid_t obj, const char *name, long long v)
-{
-    num_attr(obj, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &v);
-}
-
-static void f64_attr(hid_t obj, const char *name, double v)
-{
-    num_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
-}
-
+/* An integer (is_int) or float64 dataset. */
 static void dataset(hid_t loc, const char *name, int rank, const hsize_t *dims, int is_int, const void *data)
 {
-    hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t ds = H5Dcreate2(loc, name, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT,
-                          H5P_DEFAULT);
-    H5Dwrite(ds, is_int ? H5T_NATIVE_LLONG : H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
-    H5Dclose(ds);
-    H5Sclose(space);
+    llx_h5_dataset(loc, name, is_int ? H5T_STD_I64LE : H5T_IEEE_F64LE,
+                   is_int ? H5T_NATIVE_LLONG : H5T_NATIVE_DOUBLE, rank, dims, data);
 }
 
 /* 100 samples per class: the diagonal is the class accuracy, the rest goes to the next class. */
@@ -68,10 +35,10 @@ static void confusion_of(const double acc[7], long long m[7][7])
 static void scores_group(hid_t f, const char *name, const run_fixture_scores *s)
 {
     hid_t g = H5Gcreate2(f, name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    f64_attr(g, "accuracy", s->accuracy);
-    f64_attr(g, "macro_f1", s->macro_f1);
-    f64_attr(g, "abaw", s->abaw);
-    i64_attr(g, "epoch", s->epoch);
+    llx_h5_f64_attr(g, "accuracy", s->accuracy);
+    llx_h5_f64_attr(g, "macro_f1", s->macro_f1);
+    llx_h5_f64_attr(g, "abaw", s->abaw);
+    llx_h5_i64_attr(g, "epoch", s->epoch);
     hsize_t d7[1] = {7}, d77[2] = {7, 7};
     double f1[7];
     for (int c = 0; c < 7; c++)
@@ -194,38 +161,38 @@ int run_fixture_write(const char *dir, const run_fixture *fx)
     if (fixture_mkdirs(dir) != 0) return -1;
     snprintf(path, sizeof path, "%s/run.h5", dir);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t f = llx_h5_create(tmp);
     if (f < 0) {
         fprintf(stderr, "run_fixture: cannot create %s\n", tmp);
         return -1;
     }
-    str_attr(f, "format", "llx-run");
-    i64_attr(f, "format_version", 1);
-    str_attr(f, "llx_version", "0.1.0");
-    str_attr(f, "state", fx->state);
-    if (strcmp(fx->state, "failed") == 0) str_attr(f, "error", fx->error);
-    str_attr(f, "experiment", "model: {}\n");
-    str_attr(f, "experiment_path", fx->experiment_path);
-    str_attr(f, "vars", fx->vars_yaml);
-    str_attr(f, "sweep_vars", fx->sweep_vars);
-    i64_attr(f, "seed", fx->seed);
-    str_attr(f, "device", "cpu");
-    str_attr(f, "device_name", "CPU, 2 threads");
-    str_attr(f, "host", "testhost");
-    str_attr(f, "start_time", "2024-05-01T10:00:00Z");
-    str_attr(f, "end_time", strcmp(fx->state, "running") == 0 ? "" : "2024-05-01T11:00:00Z");
-    str_attr(f, "git_commit", fx->git_commit);
-    str_attr(f, "git_branch", "main");
-    i64_attr(f, "git_dirty", fx->git_dirty);
-    str_attr(f, "git_diff", fx->git_dirty ? "diff --git a/x b/x\n" : "");
-    str_attr(f, "git_repo", "/work/main");
-    i64_attr(f, "params", fx->params);
-    i64_attr(f, "macs", fx->macs);
-    i64_attr(f, "epochs_total", fx->epochs_total);
-    i64_attr(f, "epochs_done", fx->epochs_done);
-    str_attr(f, "select_metric", "accuracy");
-    i64_attr(f, "best_epoch", fx->best_epoch);
-    f64_attr(f, "best_value", fx->val_best.accuracy);
+    llx_h5_str_attr(f, "format", "llx-run");
+    llx_h5_i64_attr(f, "format_version", 1);
+    llx_h5_str_attr(f, "llx_version", "0.1.0");
+    llx_h5_str_attr(f, "state", fx->state);
+    if (strcmp(fx->state, "failed") == 0) llx_h5_str_attr(f, "error", fx->error);
+    llx_h5_str_attr(f, "experiment", "model: {}\n");
+    llx_h5_str_attr(f, "experiment_path", fx->experiment_path);
+    llx_h5_str_attr(f, "vars", fx->vars_yaml);
+    llx_h5_str_attr(f, "sweep_vars", fx->sweep_vars);
+    llx_h5_i64_attr(f, "seed", fx->seed);
+    llx_h5_str_attr(f, "device", "cpu");
+    llx_h5_str_attr(f, "device_name", "CPU, 2 threads");
+    llx_h5_str_attr(f, "host", "testhost");
+    llx_h5_str_attr(f, "start_time", "2024-05-01T10:00:00Z");
+    llx_h5_str_attr(f, "end_time", strcmp(fx->state, "running") == 0 ? "" : "2024-05-01T11:00:00Z");
+    llx_h5_str_attr(f, "git_commit", fx->git_commit);
+    llx_h5_str_attr(f, "git_branch", "main");
+    llx_h5_i64_attr(f, "git_dirty", fx->git_dirty);
+    llx_h5_str_attr(f, "git_diff", fx->git_dirty ? "diff --git a/x b/x\n" : "");
+    llx_h5_str_attr(f, "git_repo", "/work/main");
+    llx_h5_i64_attr(f, "params", fx->params);
+    llx_h5_i64_attr(f, "macs", fx->macs);
+    llx_h5_i64_attr(f, "epochs_total", fx->epochs_total);
+    llx_h5_i64_attr(f, "epochs_done", fx->epochs_done);
+    llx_h5_str_attr(f, "select_metric", "accuracy");
+    llx_h5_i64_attr(f, "best_epoch", fx->best_epoch);
+    llx_h5_f64_attr(f, "best_value", fx->val_best.accuracy);
     history(f, fx);
     if (fx->test.present) scores_group(f, "test", &fx->test);
     if (fx->val_best.present) scores_group(f, "val_best", &fx->val_best);
@@ -294,10 +261,9 @@ int run_fixture_suite(const char *root)
     if (stat(path, &st) != 0 || truncate(path, st.st_size / 2) != 0) return -1;
     /* foreign: a valid HDF5 file with other content */
     fixture_mkdirs(fixture_path(dir, sizeof dir, "%s/q-foreign", root));
-    hid_t h =
-        H5Fcreate(fixture_path(path, sizeof path, "%s/run.h5", dir), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t h = llx_h5_create(fixture_path(path, sizeof path, "%s/run.h5", dir));
     if (h < 0) return -1;
-    str_attr(h, "format", "llx-checkpoint");
+    llx_h5_str_attr(h, "format", "llx-checkpoint");
     hid_t g = H5Gcreate2(h, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     double w[4] = {1, 2, 3, 4};
     hsize_t d[1] = {4};
