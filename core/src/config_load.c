@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "config_impl.h"
+#include "fileio_impl.h"
 
 #define CFG_MAX_EXTENDS 32
 
@@ -21,33 +22,6 @@ typedef struct loader {
     llx_error *err;
 } loader;
 
-/* Reads a whole file into a malloc'd NUL-terminated buffer; errno on failure. */
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    int saved = buf ? 0 : ENOMEM;
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1) break;
-        char *bigger = realloc(buf, cap *= 2);
-        if (!bigger) saved = ENOMEM;
-        if (!bigger) free(buf);
-        buf = bigger;
-    }
-    if (buf && ferror(f)) {
-        saved = errno ? errno : EIO;
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    errno = saved;
-    if (buf) buf[n] = '\0';
-    *len = n;
-    return buf;
-}
 
 llx_cfg *cfg_merge(cfg_arena *a, llx_cfg *base, llx_cfg *child)
 {
@@ -168,8 +142,9 @@ static llx_status parse_root(cfg_arena *a, const char *name, const char *text, s
 static llx_status load_file(loader *L, const char *path, const llx_cfg *from, llx_cfg **out)
 {
     size_t len = 0;
-    char *text = read_file(path, &len);
-    if (!text) return errno == ENOMEM ? cfg_nomem(L->err) : read_error(L, path, from);
+    char *text = NULL;
+    if (llx_read_text(path, &text, &len, NULL) != LLX_OK)
+        return errno == ENOMEM ? cfg_nomem(L->err) : read_error(L, path, from);
     llx_status st = enter(L, path, from);
     if (st) {
         free(text);

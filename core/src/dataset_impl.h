@@ -37,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fileio_impl.h"
 #include "llx/data.h"
 
 struct source;
@@ -122,8 +123,6 @@ typedef struct csv_reader {
 } csv_reader;
 int llx_csv_next(csv_reader *r);
 void llx_csv_free(csv_reader *r);
-/* Reads a whole file (NUL-terminated, malloc'd). */
-llx_status llx_read_text(const char *path, char **text, size_t *len, llx_error *err);
 
 /* ---- formats ---- */
 typedef llx_status (*source_open_fn)(const llx_cfg *src, const char *split, uint64_t seed, source **out,

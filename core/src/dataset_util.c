@@ -209,36 +209,6 @@ int llx_path_exists(const char *path)
 
 /* ---- text and CSV ---- */
 
-llx_status llx_read_text(const char *path, char **text, size_t *len, llx_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return llx_errorf(err, LLX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *nb = realloc(buf, cap * 2 + 1);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) return llx_errorf(err, LLX_ERR_NOMEM, "%s: out of memory reading the file", path);
-    if (bad) {
-        free(buf);
-        return llx_errorf(err, LLX_ERR_IO, "%s: read error", path);
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    return LLX_OK;
-}
 
 static int csv_grow(csv_reader *r, size_t out)
 {

@@ -17,39 +17,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
+#include "fileio_impl.h"
 #include "llx/data.h"
-
-/* ---- file helpers ---- */
-
-static llx_status read_file(const char *path, uint8_t **out, size_t *len, llx_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return llx_errorf(err, LLX_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (n < cap) break;
-        uint8_t *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) return llx_errorf(err, LLX_ERR_NOMEM, "%s: out of memory reading the file", path);
-    if (bad) {
-        free(buf);
-        return llx_errorf(err, LLX_ERR_IO, "%s: read error", path);
-    }
-    *out = buf;
-    *len = n;
-    return LLX_OK;
-}
 
 /* ---- JPEG ---- */
 
@@ -166,7 +135,7 @@ llx_status llx_image_load(const char *path, llx_image *out, llx_error *err)
     uint8_t *bytes = NULL;
     size_t len = 0;
     *out = (llx_image){0};
-    LLX_TRY(read_file(path, &bytes, &len, err));
+    LLX_TRY(llx_read_text(path, (char **)&bytes, &len, err));
     llx_status st = llx_image_decode(bytes, len, path, out, err);
     free(bytes);
     return st;
