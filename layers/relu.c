@@ -38,8 +38,7 @@ static void T_(relu_fwd)(const real *x, real *y, int64_t n)
 static void T_(relu_bwd)(const real *x, const real *dy, real *dx, int64_t n)
 {
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++)
-        if (x[i] > 0) dx[i] += dy[i];
+    for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0; /* branch-free: vectorises */
 }
 
 #endif
