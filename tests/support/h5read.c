@@ -31,6 +31,13 @@ int h5_exists(h5file *f, const char *path)
     return H5Lexists(f->id, path, H5P_DEFAULT) > 0;
 }
 
+int64_t h5_count(h5file *f, const char *path)
+{
+    H5G_info_t info;
+    if (!h5_exists(f, path) || H5Gget_info_by_name(f->id, path, &info, H5P_DEFAULT) < 0) return -1;
+    return (int64_t)info.nlinks;
+}
+
 double *h5_read_f64(h5file *f, const char *path, int64_t *n)
 {
     if (!h5_exists(f, path)) return NULL;
