@@ -26,7 +26,10 @@ static int parse(int argc, char **argv, eval_args *a, bool predict)
         else if (strcmp(argv[i], "--device") == 0 && v) a->device = argv[++i];
         else if (argv[i][0] != '-' && !a->ckpt) a->ckpt = argv[i];
         else if (argv[i][0] != '-' && predict && a->n_images < 256) a->images[a->n_images++] = argv[i];
-        else {
+        else if (argv[i][0] != '-' && predict) {
+            fprintf(stderr, "llx predict: at most 256 images per call ('%s' is the 257th)\n", argv[i]);
+            return 2;
+        } else {
             fprintf(stderr, "llx %s: unexpected argument '%s' (see --help)\n", predict ? "predict" : "eval", argv[i]);
             return 2;
         }
@@ -44,6 +47,7 @@ static int open_checkpoint(const eval_args *a, bool with_data, cli_env *env, llx
     llx_error err = {0};
     char *yaml;
     int epoch;
+    *t = NULL;
     if (llx_checkpoint_read_experiment(a->ckpt, &yaml, &epoch, &err) != LLX_OK) return cli_fail(&err);
     if (cli_env_open(env, NULL, NULL, 0)) {
         free(yaml);
@@ -55,6 +59,7 @@ static int open_checkpoint(const eval_args *a, bool with_data, cli_env *env, llx
     if (st == LLX_OK) st = llx_trainer_create(env->reg, env->doc, &o, t, &err);
     if (st == LLX_OK) st = llx_checkpoint_load(llx_trainer_graph(*t), a->ckpt, NULL, NULL, &err);
     if (st != LLX_OK) {
+        llx_trainer_free(*t);
         cli_env_close(env);
         return cli_fail(&err);
     }
@@ -105,10 +110,16 @@ int cmd_predict(int argc, char **argv)
     size_t floats = (size_t)(aug->crops == LLX_CROPS_TEN ? 10 : 1) * (size_t)aug->channels * (size_t)aug->size *
                     (size_t)aug->size;
     float *x = malloc(floats * sizeof *x);
+    if (!x) {
+        fprintf(stderr, "llx predict: out of memory\n");
+        llx_trainer_free(t);
+        cli_env_close(&env);
+        return 1;
+    }
     printf("%-40s %-10s", "image", "predicted");
     for (int k = 0; k < LLX_NUM_CLASSES; k++) printf(" %10s", llx_class_name(k));
     printf("\n");
-    for (int i = 0; i < a.n_images && x; i++) {
+    for (int i = 0; i < a.n_images; i++) {
         llx_error err = {0};
         llx_image im = {0};
         double p[LLX_NUM_CLASSES];

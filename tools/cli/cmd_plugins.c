@@ -6,6 +6,10 @@
 
 int cmd_plugins(int argc, char **argv)
 {
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        fprintf(stderr, "llx plugins: unexpected argument '%s' (usage: llx plugins [EXP.yaml])\n", argv[argc > 2 ? 2 : 1]);
+        return 2;
+    }
     cli_env env;
     if (cli_env_open(&env, argc > 1 ? argv[1] : NULL, NULL, 0)) return 1;
     printf("plugin ABI %d\n\n", LLX_ABI_VERSION);

@@ -91,7 +91,7 @@ static void run_dir(const run_args *a, const char *const *combo, int n_combo, ch
 {
     const char *base = strrchr(a->exp, '/') ? strrchr(a->exp, '/') + 1 : a->exp;
     size_t n = (size_t)snprintf(out, cap, "%s/%.*s", a->out_root, (int)strcspn(base, "."), base);
-    for (int i = 0; i < n_combo && n < cap; i++) {
+    for (int i = 0; i < n_combo && n + 1 < cap; i++) {
         n += (size_t)snprintf(out + n, cap - n, "-");
         for (const char *c = combo[i]; *c && n + 1 < cap; c++) out[n++] = strchr("/ {}:,[]\"'*?", *c) ? '_' : *c;
         out[n] = '\0';
@@ -147,9 +147,6 @@ static void write_history_csv(const char *dir, const llx_runfile *rec)
     }
 }
 
-/* A scalar as a YAML value: plain when safe, else double-quoted. */
-
-
 static void append(char **buf, size_t *len, size_t *cap, const char *text)
 {
     size_t n = strlen(text);
@@ -164,6 +161,7 @@ static void append(char **buf, size_t *len, size_t *cap, const char *text)
     *len += n;
 }
 
+/* A scalar as a YAML value: plain when safe, else double-quoted. */
 static void yaml_scalar(char **buf, size_t *len, size_t *cap, const char *v)
 {
     bool plain = *v && !strpbrk(v, ":#{}[],&*!|>'\"%@`\n") && v[0] != ' ' && v[0] != '-' && v[strlen(v) - 1] != ' ';
@@ -323,7 +321,8 @@ static int run_one(const run_args *a, cli_env *env, const char *dir, llx_runfile
         snprintf(path, sizeof path, "%s/experiment.yaml", dir);
         FILE *y = fopen(path, "w");
         if (y) fputs(rec->experiment, y);
-        if (y) fclose(y);
+        if (!y || fclose(y) != 0) /* run.h5 keeps the experiment too: go on */
+            fprintf(stderr, "llx run: cannot write %s: %s\n", path, strerror(errno));
     } else {
         remove_stale_temporaries(dir);
         snprintf(rec->state, sizeof rec->state, "running");
@@ -536,23 +535,24 @@ int cmd_run(int argc, char **argv)
         for (int i = 0; i < n_combo; i++) sets[n_sets++] = combo[i];
         if (members > 1)
             for (int i = 0; i < n_combo; i++) names[n_names++] = combo[i];
-        cli_env member;
         if (members > 1) {
             printf("\n== sweep member %d/%d:", m + 1, members);
             for (int i = 0; i < n_combo; i++) printf(" %s", combo[i]);
             printf("\n");
-            if (cli_env_open(&member, a.exp, sets, n_sets)) {
-                failed++;
-                continue;
-            }
         }
-        cli_env *use = members > 1 ? &member : &env;
+        /* the sweep's values (a one-value sweep: too) are --set onto a fresh load */
+        cli_env member;
+        if (n_combo > 0 && cli_env_open(&member, a.exp, sets, n_sets)) {
+            failed++;
+            continue;
+        }
+        cli_env *use = n_combo > 0 ? &member : &env;
         run_dir(&a, names, n_names, dir, sizeof dir);
         llx_runfile rec;
         if (new_record(&a, use->doc, sweep_vars, &rec) != 0) failed++;
         else failed += run_one(&a, use, dir, &rec, false) != 0;
         llx_runfile_free(&rec);
-        if (members > 1) cli_env_close(&member);
+        if (n_combo > 0) cli_env_close(&member);
     }
     cli_env_close(&env);
     if (members > 1) printf("\nsweep: %d of %d runs finished\n", members - failed, members);

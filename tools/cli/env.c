@@ -45,6 +45,7 @@ static int experiment_plugin_dirs(const llx_doc *doc, const char *exp_path, char
         if (!d) continue;
         size_t len = strlen(d) + (size_t)base_len + 2;
         dirs[n] = malloc(len);
+        if (!dirs[n]) break; /* out of memory: the folders so far */
         if (d[0] == '/') snprintf(dirs[n], len, "%s", d);
         else snprintf(dirs[n], len, "%.*s/%s", base_len, base, d);
         n++;

@@ -27,7 +27,7 @@ static const cli_command commands[] = {
      "  first (another dataset: --set data.test.root=/path).\n",
      cmd_eval},
     {"predict", "class probabilities of image files under a checkpoint",
-     "usage: llx predict CKPT.h5 IMAGE... [--set NAME=VALUE]...\n"
+     "usage: llx predict CKPT.h5 IMAGE... [--set NAME=VALUE]... [--device D]\n"
      "  Prints the predicted expression and the probability of each class for every JPEG or PNG,\n"
      "  prepared as the experiment prepares its validation images.\n",
      cmd_predict},
