@@ -126,13 +126,15 @@ static llx_status read_tensor(hid_t group, llx_backend *be, llx_tensor *t, const
     hid_t ds = H5Dopen2(group, t->name, H5P_DEFAULT);
     hid_t space = H5Dget_space(ds);
     hsize_t dims[8];
-    int nd = H5Sget_simple_extent_dims(space, dims, NULL);
+    int nd = H5Sget_simple_extent_ndims(space); /* more than 8: a mismatch, dims left unread */
+    if (nd >= 0 && nd <= 8) nd = H5Sget_simple_extent_dims(space, dims, NULL);
     bool same = nd == t->shape.ndim;
     for (int d = 0; same && d < nd; d++) same = (int64_t)dims[d] == t->shape.dim[d];
     llx_status st = LLX_OK;
     if (!same) {
         char want[64], have[96] = "(";
-        for (int d = 0; d < nd && d < 8; d++)
+        if (nd > 8) snprintf(have, sizeof have, "(%d dimensions", nd);
+        for (int d = 0; nd <= 8 && d < nd; d++)
             snprintf(have + strlen(have), sizeof have - strlen(have), "%s%llu", d ? ", " : "", (unsigned long long)dims[d]);
         strncat(have, ")", sizeof have - strlen(have) - 1);
         *missing = true;
@@ -141,7 +143,9 @@ static llx_status read_tensor(hid_t group, llx_backend *be, llx_tensor *t, const
     } else {
         bool f64 = t->dtype == LLX_F64;
         void *host = malloc(llx_tensor_bytes(t) + 1);
-        if (H5Dread(ds, f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host) < 0)
+        if (!host)
+            st = llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+        else if (H5Dread(ds, f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, host) < 0)
             st = llx_errorf(err, LLX_ERR_IO, "checkpoint %s: cannot read tensor '%s'", path, t->name);
         if (st == LLX_OK) st = be->to_device(be, t->data, host, llx_tensor_bytes(t), err);
         free(host);

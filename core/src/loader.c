@@ -25,7 +25,7 @@ struct llx_loader {
     const llx_dataset *d;
     llx_augment aug;
     int batch, crops, threads;
-    bool train, cache_on;
+    bool train;
     uint64_t seed;
     int64_t n, n_batches;
     size_t sample_floats; /* floats of one sample (all its crops) */
@@ -66,17 +66,21 @@ static int64_t batch_size(const llx_loader *l, int64_t b)
     return rest < l->batch ? rest : l->batch;
 }
 
-/* Decodes dataset item i, from the cache when it is there. */
-static llx_status fetch(llx_loader *l, int64_t i, bool may_cache, llx_image *im, bool *owned, llx_error *err)
+/* Decodes dataset item i, from the cache when it is there. Only the worker
+ * that owns index i this epoch (its first try) touches l->cache[i]: a retry
+ * reads another task's index, whose owner may be writing that entry, so
+ * retries decode without the cache. */
+static llx_status fetch(llx_loader *l, int64_t i, bool owner, llx_image *im, bool *owned, llx_error *err)
 {
-    if (l->cache && l->cache[i].data) {
+    bool use_cache = l->cache && owner;
+    if (use_cache && l->cache[i].data) {
         *im = l->cache[i];
         *owned = false;
         return LLX_OK;
     }
     LLX_TRY(llx_dataset_load(l->d, (size_t)i, im, err));
     *owned = true;
-    if (l->cache && may_cache) { /* each index is produced by one worker per epoch (retries excepted) */
+    if (use_cache) {
         l->cache[i] = *im;
         *owned = false;
     }
@@ -186,7 +190,7 @@ llx_status llx_loader_create(const llx_dataset *d, const llx_augment *aug, int b
     if (llx_dataset_size(d) == 0) return llx_errorf(err, LLX_ERR_INVALID, "loader: the dataset is empty");
     llx_loader *l = calloc(1, sizeof *l);
     if (!l) return llx_errorf(err, LLX_ERR_NOMEM, "loader: out of memory");
-    *l = (llx_loader){.d = d, .aug = *aug, .batch = batch, .train = train, .cache_on = cache, .seed = seed,
+    *l = (llx_loader){.d = d, .aug = *aug, .batch = batch, .train = train, .seed = seed,
                       .n = (int64_t)llx_dataset_size(d), .held = -1};
     l->crops = train ? 1 : (aug->crops == LLX_CROPS_TEN ? 10 : 1);
     l->n_batches = (l->n + batch - 1) / batch;
@@ -200,9 +204,10 @@ llx_status llx_loader_create(const llx_dataset *d, const llx_augment *aug, int b
         ok = l->slots[s].x && l->slots[s].labels;
     }
     if (!ok) {
+        size_t floats = (size_t)batch * l->sample_floats;
         llx_loader_free(l);
         return llx_errorf(err, LLX_ERR_NOMEM, "loader: cannot allocate %d batches of %zu floats", SLOTS,
-                          (size_t)batch * l->sample_floats);
+                          floats);
     }
     pthread_mutex_init(&l->mu, NULL);
     pthread_cond_init(&l->work, NULL);

@@ -3,6 +3,7 @@
  * text for the message. */
 #include <fcntl.h>
 #include <hdf5.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,7 +107,6 @@ llx_status llx_runfile_init(llx_runfile *r, llx_error *err)
     snprintf(r->state, sizeof r->state, "running");
     llx_runfile_now(r->start_time);
     r->best_value = -INFINITY;
-    r->git.diff = NULL;
     LLX_TRY(llx_runfile_set(&r->experiment, "", err));
     LLX_TRY(llx_runfile_set(&r->experiment_path, "", err));
     LLX_TRY(llx_runfile_set(&r->vars, "", err));
@@ -299,18 +299,23 @@ static llx_status read_num(hid_t f, const char *name, hid_t mem_type, void *out,
                : LLX_OK;
 }
 
-static llx_status read_column(hid_t g, const char *name, hid_t mem_type, int64_t expect, void *out,
-                              const char *path, llx_error *err)
+/* Reads /history/<name>, expect rows of row_values each, into out. */
+static llx_status read_column(hid_t g, const char *name, hid_t mem_type, int64_t expect, int64_t row_values,
+                              void *out, const char *path, llx_error *err)
 {
     hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
     if (ds < 0) return llx_errorf(err, LLX_ERR_INVALID, "run file %s: no /history/%s", path, name);
     hid_t space = H5Dget_space(ds);
     hsize_t dims[3] = {0};
-    H5Sget_simple_extent_dims(space, dims, NULL);
+    int nd = H5Sget_simple_extent_ndims(space);
+    if (nd >= 1 && nd <= 3) H5Sget_simple_extent_dims(space, dims, NULL);
     llx_status st = LLX_OK;
     if ((int64_t)dims[0] != expect)
         st = llx_errorf(err, LLX_ERR_INVALID, "run file %s: /history/%s has %llu rows, epochs_done is %lld",
                         path, name, (unsigned long long)dims[0], (long long)expect);
+    else if (H5Sget_simple_extent_npoints(space) != expect * row_values) /* H5Dread below fills out whole */
+        st = llx_errorf(err, LLX_ERR_INVALID, "run file %s: /history/%s does not have %lld values per row", path,
+                        name, (long long)row_values);
     else if (expect > 0 && H5Dread(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
         st = llx_errorf(err, LLX_ERR_IO, "run file %s: cannot read /history/%s", path, name);
     H5Sclose(space);
@@ -331,7 +336,7 @@ static llx_status reload_history(hid_t f, llx_runfile *r, int64_t n, const char 
     for (size_t c = 0; st == LLX_OK && c < sizeof cols / sizeof *cols; c++) {
         char name[64];
         column_name(cols[c], name, sizeof name);
-        st = read_column(g, name, H5T_NATIVE_DOUBLE, n, col, path, err);
+        st = read_column(g, name, H5T_NATIVE_DOUBLE, n, 1, col, path, err);
         for (int64_t i = 0; st == LLX_OK && i < n; i++) {
             double v = col[i];
             switch (cols[c]) {
@@ -359,7 +364,9 @@ static llx_status reload_history(hid_t f, llx_runfile *r, int64_t n, const char 
             }
         }
     }
-    if (st == LLX_OK) st = read_column(g, "val_confusion", H5T_NATIVE_INT64, n, conf, path, err);
+    if (st == LLX_OK)
+        st = read_column(g, "val_confusion", H5T_NATIVE_INT64, n, LLX_NUM_CLASSES * LLX_NUM_CLASSES, conf, path,
+                         err);
     double best = -INFINITY;
     for (int64_t i = 0; st == LLX_OK && i < n; i++) {
         memcpy(e[i].val_confusion.m, conf + i * LLX_NUM_CLASSES * LLX_NUM_CLASSES,
@@ -385,7 +392,7 @@ llx_status llx_runfile_reload(const char *path, llx_runfile *r, llx_error *err)
     if (access(path, R_OK) != 0) return llx_errorf(err, LLX_ERR_IO, "run file %s: cannot read it", path);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0) return llx_errorf(err, LLX_ERR_IO, "run file %s: not an HDF5 file", path);
-    char *format = NULL, *text = NULL;
+    char *format = NULL;
     int64_t version = -1, n = 0, dirty = 0;
     llx_status st = read_str(f, "format", &format, path, err);
     if (st == LLX_OK && strcmp(format, LLX_RUNFILE_FORMAT) != 0)
@@ -420,6 +427,8 @@ llx_status llx_runfile_reload(const char *path, llx_runfile *r, llx_error *err)
     if (st == LLX_OK) st = read_num(f, "macs", H5T_NATIVE_INT64, &r->macs, path, err);
     if (st == LLX_OK) st = read_num(f, "epochs_total", H5T_NATIVE_INT64, &r->epochs_total, path, err);
     if (st == LLX_OK) st = read_num(f, "epochs_done", H5T_NATIVE_INT64, &n, path, err);
+    if (st == LLX_OK && (n < 0 || n > INT_MAX))
+        st = llx_errorf(err, LLX_ERR_INVALID, "run file %s: epochs_done %lld is out of range", path, (long long)n);
     if (st == LLX_OK)
         st = read_str_buf(f, "select_metric", r->select_metric, sizeof r->select_metric, path, err);
     if (st == LLX_OK && H5Aexists(f, "error") > 0) st = read_str(f, "error", &r->error, path, err);
@@ -427,7 +436,6 @@ llx_status llx_runfile_reload(const char *path, llx_runfile *r, llx_error *err)
     r->git.in_repo = r->git.repo[0] != '\0';
     if (st == LLX_OK) st = reload_history(f, r, n, path, err);
     free(format);
-    free(text);
     H5Fclose(f);
     return st;
 }

@@ -106,8 +106,7 @@ static llx_status prepare_optimizer(llx_trainer *t, llx_error *err)
     t->params = calloc(n, sizeof *t->params);
     t->decay = calloc(n, sizeof *t->decay);
     t->velocity = calloc(n, sizeof *t->velocity);
-    t->host_logits = malloc((size_t)t->graph_batch * LLX_NUM_CLASSES * sizeof(float));
-    if (!t->params || !t->decay || !t->velocity || !t->host_logits) return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+    if (!t->params || !t->decay || !t->velocity) return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (llx_graph_node_kind(t->g, (llx_node_id)i) != LLX_NODE_PARAM) continue;
         llx_tensor *w = llx_graph_value(t->g, (llx_node_id)i);
@@ -153,9 +152,10 @@ llx_status llx_trainer_create(const llx_registry *reg, const llx_doc *doc, const
     if (st == LLX_OK) st = pick_backend(t, err);
     if (st == LLX_OK) st = open_data(t, err);
     if (st == LLX_OK) st = build_network(t, reg, root, err);
+    if (st == LLX_OK && !(t->host_logits = malloc((size_t)t->graph_batch * LLX_NUM_CLASSES * sizeof(float))))
+        st = llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
     if (st == LLX_OK && !o->eval_only) st = prepare_optimizer(t, err);
     if (st == LLX_OK && !o->eval_only && !o->no_data && !o->skip_init_from) st = init_from(t, root, err);
-    if (st == LLX_OK && o->eval_only) t->host_logits = malloc((size_t)t->graph_batch * LLX_NUM_CLASSES * sizeof(float));
     if (st != LLX_OK) {
         llx_trainer_free(t);
         return st;
@@ -189,6 +189,9 @@ int llx_trainer_epochs_done(const llx_trainer *t) { return t->epoch; }
 int llx_trainer_epochs_total(const llx_trainer *t) { return t->cfg.epochs; }
 const char *llx_trainer_select_metric(const llx_trainer *t) { return t->cfg.select; }
 
+/* Most rows of a batch whose labels live on the stack: feed()'s copy per crop, predict()'s zeros. */
+#define MAX_CROP_ROWS 4096
+
 /* Copies a batch into the graph's input and labels (labels repeated per crop). */
 static llx_status feed(llx_trainer *t, const float *x, const int32_t *labels, int n, int crops, llx_error *err)
 {
@@ -196,10 +199,12 @@ static llx_status feed(llx_trainer *t, const float *x, const int32_t *labels, in
     LLX_TRY(llx_graph_set_batch(t->g, rows, err));
     llx_tensor *in = llx_graph_value(t->g, llx_graph_input_node(t->g));
     LLX_TRY(t->be->to_device(t->be, in->data, x, llx_tensor_bytes(in), err));
-    int32_t rep[4096];
+    int32_t rep[MAX_CROP_ROWS];
     const int32_t *lab = labels;
     if (crops > 1) {
-        if (rows > 4096) return llx_errorf(err, LLX_ERR_INVALID, "evaluation batch of %lld crops is over 4096", (long long)rows);
+        if (rows > MAX_CROP_ROWS)
+            return llx_errorf(err, LLX_ERR_INVALID, "evaluation batch of %lld crops is over %d", (long long)rows,
+                              MAX_CROP_ROWS);
         for (int64_t r = 0; r < rows; r++) rep[r] = labels[r / crops];
         lab = rep;
     }
@@ -380,10 +385,11 @@ const llx_augment *llx_trainer_eval_augment(const llx_trainer *t) { return &t->c
 llx_status llx_trainer_predict(llx_trainer *t, const float *x, int n, double *probs, llx_error *err)
 {
     int crops = t->cfg.eval_aug.crops == LLX_CROPS_TEN ? 10 : 1;
-    if (n < 1 || (int64_t)n * crops > t->graph_batch)
+    int64_t most = t->graph_batch < MAX_CROP_ROWS ? t->graph_batch : MAX_CROP_ROWS; /* rows of zeros[] */
+    if (n < 1 || (int64_t)n * crops > most)
         return llx_errorf(err, LLX_ERR_INVALID, "predict: %d samples, at most %lld at once", n,
-                          (long long)(t->graph_batch / crops));
-    int32_t zeros[4096] = {0};
+                          (long long)(most / crops));
+    int32_t zeros[MAX_CROP_ROWS] = {0};
     double loss;
     LLX_TRY(feed(t, x, zeros, n, crops, err));
     LLX_TRY(llx_graph_forward(t->g, false, err));
