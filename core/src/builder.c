@@ -239,7 +239,7 @@ llx_node_id llx_emit(llx_builder *b, const llx_op_desc *op, const void *attr, co
         batched |= b->g->nodes[in[i]].batched;
     }
     llx_shape out;
-    llx_error e;
+    llx_error e = {.msg = ""}; /* an op's infer may fail without a message */
     llx_status st = op->infer(attr, shapes, n_in, &out, &e);
     if (st != LLX_OK) {
         llx_build_fail(b, NULL, st, "%s", e.msg);
@@ -303,7 +303,7 @@ llx_status llx_build_layer_cfg(llx_builder *b, const char *name, const llx_cfg *
     int row = llx_graph_add_row(b->g, b->scope, d->name, b->n_frames);
     if (row < 0) llx_build_fail(b, cfg, LLX_ERR_NOMEM, "out of memory");
     b->frames[b->n_frames++] = (layer_frame){.desc = d, .cfg = cfg, .row = row};
-    if (check_keys(b, d, cfg) == LLX_OK) {
+    if (b->status == LLX_OK && check_keys(b, d, cfg) == LLX_OK) {
         llx_status st = d->build(b, cfg, in, n_in, out);
         if (st != LLX_OK && b->status == LLX_OK)
             llx_build_fail(b, NULL, st, "the layer failed to build (%s)", llx_status_name(st));

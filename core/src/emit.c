@@ -1,7 +1,5 @@
 /* emit.c: typed shorthands for emitting the built-in ops, and the conv and
  * batch-norm building blocks that most layers are made of. */
-#include <stdio.h>
-
 #include "graph_impl.h"
 
 llx_node_id llx_emit_conv2d(llx_builder *b, llx_node_id x, llx_node_id w, llx_node_id bias,

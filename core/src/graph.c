@@ -220,6 +220,7 @@ llx_status llx_graph_compile(llx_graph *g, llx_backend *be, uint64_t seed, llx_e
         if (!g->arenas[a]) return err ? err->status : LLX_ERR_NOMEM;
     }
     g->act_grad_bytes = size[ARENA_ACT_GRAD];
+    g->param_grad_bytes = size[ARENA_PARAM_GRAD];
     g->workspace = be->alloc(be, ws, err);
     if (!g->workspace) return err ? err->status : LLX_ERR_NOMEM;
     g->planned_bytes = ws;
@@ -306,12 +307,7 @@ llx_status llx_graph_backward(llx_graph *g, llx_node_id loss, llx_error *err)
 llx_status llx_graph_zero_grad(llx_graph *g, llx_error *err)
 {
     if (!g->be) return LLX_OK;
-    size_t bytes = 0;
-    for (size_t i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i].kind == LLX_NODE_PARAM)
-            bytes = (size_t)((char *)g->nodes[i].grad.data - (char *)g->arenas[ARENA_PARAM_GRAD]) +
-                    align_up(llx_tensor_bytes(&g->nodes[i].grad));
-    return g->be->memset_zero(g->be, g->arenas[ARENA_PARAM_GRAD], bytes, err);
+    return g->be->memset_zero(g->be, g->arenas[ARENA_PARAM_GRAD], g->param_grad_bytes, err);
 }
 
 llx_status llx_graph_set_batch(llx_graph *g, int64_t n, llx_error *err)

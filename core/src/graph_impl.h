@@ -1,5 +1,6 @@
 /* graph_impl.h: the graph's private structures, shared by graph.c (nodes,
- * compile, run), builder.c (what layers call) and model.c (YAML -> graph). */
+ * compile, run), graph_info.c (views, loss), builder.c and emit.c (what layers
+ * call), init.c (initial values), model.c (YAML -> graph) and builtin_layers.c. */
 #ifndef LLX_GRAPH_IMPL_H
 #define LLX_GRAPH_IMPL_H
 
@@ -69,7 +70,7 @@ struct llx_graph {
     /* after compile */
     llx_backend *be;
     void *arenas[5]; /* parameters, parameter grads, activations, activation grads, saved */
-    size_t act_grad_bytes;
+    size_t act_grad_bytes, param_grad_bytes;
     void *workspace;
     size_t planned_bytes; /* arenas + workspace */
     bool profile;         /* time every op node (llx_graph_set_profile) */

@@ -78,15 +78,16 @@ llx_status llx_graph_add_loss(llx_graph *g, llx_node_id logits, const double *cl
     llx_shape ls = g->nodes[logits].shape;
     if (ls.ndim != 2)
         return llx_errorf(err, LLX_ERR_SHAPE, "loss: the model's output must be (N, classes), got %d-D", ls.ndim);
+    if (class_weights && n_classes != ls.dim[1])
+        return llx_errorf(err, LLX_ERR_SHAPE, "loss: %d class weights for %lld classes",
+                          n_classes, (long long)ls.dim[1]);
     node labels = {.kind = LLX_NODE_INPUT, .name = "labels", .shape = llx_shape1(ls.dim[0]),
                    .dtype = LLX_I32, .row = -1, .batched = true};
     g->labels = llx_graph_add_node(g, &labels, NULL, 0);
+    if (g->labels == LLX_NO_NODE) return llx_errorf(err, LLX_ERR_NOMEM, "graph: out of memory");
     llx_node_id in[3] = {logits, g->labels, LLX_NO_NODE};
     int n_in = 2;
     if (class_weights) {
-        if (n_classes != ls.dim[1])
-            return llx_errorf(err, LLX_ERR_SHAPE, "loss: %d class weights for %lld classes",
-                              n_classes, (long long)ls.dim[1]);
         node w = {.kind = LLX_NODE_BUFFER, .name = "loss.class_weights", .shape = llx_shape1(n_classes),
                   .dtype = g->dtype, .row = -1, .init = {LLX_INIT_CONSTANT, 1.0}};
         llx_node_id wid = llx_graph_add_node(g, &w, NULL, 0);
@@ -102,6 +103,7 @@ llx_status llx_graph_add_loss(llx_graph *g, llx_node_id logits, const double *cl
     llx_softmax_ce_attr attr = {.reduction_mean = 1};
     llx_builder *b = &g->builder;
     int row = llx_graph_add_row(g, "loss", "softmax_ce", 0);
+    if (row < 0) return llx_errorf(err, LLX_ERR_NOMEM, "graph: out of memory");
     b->frames[b->n_frames++] = (layer_frame){.row = row};
     *loss = llx_emit(b, llx_builtin_op(LLX_OP_SOFTMAX_CE), &attr, in, n_in);
     b->n_frames--;

@@ -33,8 +33,9 @@ static uint64_t name_hash(const char *name)
 void llx_init_param(const node *n, uint64_t seed, void *host)
 {
     int64_t numel = llx_shape_numel(&n->shape);
+    if (numel == 0) return; /* and the fans below would divide by a zero dim */
     int64_t out_dim = n->shape.ndim ? n->shape.dim[0] : 1;
-    int64_t per_out = out_dim ? numel / out_dim : 1; /* C*KH*KW for a conv weight */
+    int64_t per_out = numel / out_dim; /* C*KH*KW for a conv weight */
     int64_t receptive = n->shape.ndim > 2 ? per_out / n->shape.dim[1] : 1;
     double fan_in = (double)per_out, fan_out = (double)(out_dim * receptive);
     uint64_t s = seed ^ name_hash(n->name);

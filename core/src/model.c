@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "graph_impl.h"
+#include "llx/schema.h"
 
 typedef struct named {
     char *name;
@@ -32,17 +33,7 @@ static llx_status check_model_keys(const llx_cfg *model, llx_error *err)
     static const char *const keys[] = {"input", "layers", NULL};
     if (llx_cfg_kind_of(model) != LLX_CFG_MAP)
         return fail_at(model, err, LLX_ERR_INVALID, "%s", "model: expected a mapping with 'input' and 'layers'", NULL);
-    for (size_t i = 0; i < llx_cfg_len(model); i++) {
-        const char *k = llx_cfg_key_at(model, i);
-        if (strcmp(k, "input") == 0 || strcmp(k, "layers") == 0) continue;
-        const char *near = llx_suggest(k, keys);
-        char hint[96] = "";
-        if (near) snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
-        llx_cfg_loc loc = llx_cfg_key_where(model, i);
-        return llx_errorf(err, LLX_ERR_INVALID, "%s:%d:%d: unknown key '%s' in model%s", loc.file, loc.line,
-                          loc.col, k, hint);
-    }
-    return LLX_OK;
+    return llx_schema_check(model, "model", NULL, keys, err);
 }
 
 static llx_status read_input_shape(const llx_cfg *model, int64_t batch, llx_shape *s, llx_error *err)
@@ -69,6 +60,7 @@ static llx_status resolve_from(const llx_cfg *from, const named *known, size_t n
     size_t n = list ? llx_cfg_len(from) : 1;
     if (n < 1 || n > LLX_OP_MAX_INPUTS)
         return fail_at(from, err, LLX_ERR_INVALID, "key 'from': expected 1 to %s layer names", "8", NULL);
+    _Static_assert(LLX_OP_MAX_INPUTS == 8, "the message above names LLX_OP_MAX_INPUTS");
     const char **names = calloc(n_known + 1, sizeof *names);
     if (!names) return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n_known; i++) names[i] = known[i].name;
@@ -121,7 +113,7 @@ static llx_status build_layers(llx_graph *g, const llx_cfg *layer_seq, llx_node_
     size_t n_known = 1;
     llx_node_id prev = g->input;
     llx_builder *b = &g->builder;
-    llx_status st = LLX_OK;
+    llx_status st = known[0].name ? LLX_OK : llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n && st == LLX_OK; i++) {
         const llx_cfg *cfg = layers[i];
         const llx_cfg *name_cfg = llx_cfg_kind_of(cfg) == LLX_CFG_MAP ? llx_cfg_get(cfg, "name") : NULL;
@@ -139,7 +131,8 @@ static llx_status build_layers(llx_graph *g, const llx_cfg *layer_seq, llx_node_
             st = b->status;
             break;
         }
-        known[n_known++] = (named){strdup(name), prev};
+        known[n_known] = (named){strdup(name), prev};
+        if (!known[n_known++].name) st = llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
     }
     for (size_t i = 0; i < n_known; i++) free(known[i].name);
     free(known);

@@ -157,20 +157,24 @@ llx_status llx_plugin_load(llx_plugins *p, llx_registry *r, const char *path, ll
     return LLX_OK;
 }
 
+/* Appends a copy of dir (skipped when out of memory). */
+static void add_dir(char **dirs, int *n, int cap, const char *dir)
+{
+    if (*n < cap && (dirs[*n] = strdup(dir))) ++*n;
+}
+
 /* The search path: build folder, $LLX_PLUGIN_PATH, extra folders. Returns a count;
  * dirs[i] are malloc'd. */
 static int search_dirs(const char *const *extra, int n_extra, char **dirs, int cap)
 {
     int n = 0;
-    if (LLX_BUILD_PLUGIN_DIR[0] && n < cap) dirs[n++] = strdup(LLX_BUILD_PLUGIN_DIR);
+    if (LLX_BUILD_PLUGIN_DIR[0]) add_dir(dirs, &n, cap, LLX_BUILD_PLUGIN_DIR);
     const char *env = getenv("LLX_PLUGIN_PATH");
-    if (env && *env) {
-        char *copy = strdup(env), *save = NULL;
-        for (char *d = strtok_r(copy, ":", &save); d && n < cap; d = strtok_r(NULL, ":", &save))
-            if (*d) dirs[n++] = strdup(d);
-        free(copy);
-    }
-    for (int i = 0; i < n_extra && n < cap; i++) dirs[n++] = strdup(extra[i]);
+    char *copy = env && *env ? strdup(env) : NULL, *save = NULL;
+    for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+        if (*d) add_dir(dirs, &n, cap, d);
+    free(copy);
+    for (int i = 0; i < n_extra; i++) add_dir(dirs, &n, cap, extra[i]);
     return n;
 }
 
@@ -227,7 +231,7 @@ llx_status llx_plugins_load_all(llx_plugins *p, llx_registry *r, const char *con
         char *files[256];
         int n_files = 0;
         for (struct dirent *e; (e = readdir(d)) && n_files < 256;)
-            if (is_plugin_file(e->d_name)) files[n_files++] = strdup(e->d_name);
+            if (is_plugin_file(e->d_name) && (files[n_files] = strdup(e->d_name))) n_files++;
         closedir(d);
         qsort(files, (size_t)n_files, sizeof files[0], cmp_str); /* a stable order */
         for (int f = 0; f < n_files; f++) {

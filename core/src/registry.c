@@ -49,13 +49,10 @@ llx_status llx_registry_create(llx_registry **out, llx_error *err)
 {
     llx_registry *r = calloc(1, sizeof *r);
     if (!r) return llx_errorf(err, LLX_ERR_NOMEM, "registry: out of memory");
-    for (int id = 0; id < LLX_OP_COUNT; id++) {
-        if (llx_registry_add_op(r, llx_builtin_op((llx_op_id)id), "builtin", err) != LLX_OK) {
-            llx_registry_free(r);
-            return err ? err->status : LLX_ERR_INVALID;
-        }
-    }
-    llx_status st = llx_register_builtin_layers(r, err);
+    llx_status st = LLX_OK;
+    for (int id = 0; id < LLX_OP_COUNT && st == LLX_OK; id++)
+        st = llx_registry_add_op(r, llx_builtin_op((llx_op_id)id), "builtin", err);
+    if (st == LLX_OK) st = llx_register_builtin_layers(r, err);
     if (st != LLX_OK) {
         llx_registry_free(r);
         return st;
