@@ -83,8 +83,3 @@ llx_status llx_backend_cpu_create(int threads, llx_backend **out, llx_error *err
     *out = be;
     return LLX_OK;
 }
-
-void llx_backend_free(llx_backend *be)
-{
-    if (be) be->destroy(be);
-}

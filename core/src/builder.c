@@ -167,12 +167,8 @@ int llx_arg_choice(llx_builder *b, const llx_cfg *cfg, const char *key, const ch
     for (int i = 0; choices[i]; i++)
         if (strcmp(s, choices[i]) == 0) return i;
     const llx_cfg *at = llx_cfg_kind_of(cfg) == LLX_CFG_MAP ? llx_cfg_get(cfg, key) : NULL;
-    char list[256] = "";
-    for (int i = 0; choices[i]; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", choices[i]);
-    const char *near = llx_suggest(s, choices);
-    llx_build_fail(b, at, LLX_ERR_INVALID, "key '%s': '%s' is not one of %s%s%s%s", key, s, list,
-                   near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    char text[768];
+    llx_build_fail(b, at, LLX_ERR_INVALID, "key '%s': %s", key, llx_schema_not_a_choice(s, choices, text, sizeof text));
     return 0;
 }
 

@@ -104,6 +104,17 @@ llx_status llx_schema_str(const llx_cfg *map, const char *what, const llx_key_sp
     return LLX_OK;
 }
 
+const char *llx_schema_not_a_choice(const char *value, const char *const *choices, char *buf, size_t cap)
+{
+    char list[512] = "";
+    for (int i = 0; choices[i]; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", choices[i]);
+    const char *near = llx_suggest(value, choices);
+    snprintf(buf, cap, "'%s' is not one of %s%s%s%s", value, list, near ? " (did you mean '" : "", near ? near : "",
+             near ? "'?)" : "");
+    return buf;
+}
+
 llx_status llx_schema_choice(const llx_cfg *map, const char *what, const llx_key_spec *keys, const char *key,
                              const char *const *choices, int *index, llx_error *err)
 {
@@ -114,12 +125,9 @@ llx_status llx_schema_choice(const llx_cfg *map, const char *what, const llx_key
             *index = i;
             return LLX_OK;
         }
-    char loc[512] = "", list[512] = "";
+    char loc[512] = "", text[768];
     const llx_cfg *node = map ? llx_cfg_get(map, key) : NULL;
     if (node) llx_cfg_loc_str(node, loc, sizeof loc);
-    for (int i = 0; choices[i]; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", choices[i]);
-    const char *near = llx_suggest(s, choices);
-    return llx_errorf(err, LLX_ERR_INVALID, "%skey '%s' in %s: '%s' is not one of %s%s%s%s", loc, key, what, s, list,
-                      near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    return llx_errorf(err, LLX_ERR_INVALID, "%skey '%s' in %s: %s", loc, key, what,
+                      llx_schema_not_a_choice(s, choices, text, sizeof text));
 }

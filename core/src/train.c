@@ -40,13 +40,8 @@ static double now_seconds(void)
 static llx_status pick_backend(llx_trainer *t, llx_error *err)
 {
     const char *dev = t->opt.device ? t->opt.device : t->cfg.device;
-    if (strcmp(dev, "cuda") == 0)
-        return llx_errorf(err, LLX_ERR_UNSUPPORTED,
-                          "device cuda: this llx was built without a CUDA backend (use device: cpu or auto)");
-    if (strcmp(dev, "cpu") != 0 && strcmp(dev, "auto") != 0)
-        return llx_errorf(err, LLX_ERR_INVALID, "device '%s': expected auto, cpu or cuda", dev);
     int threads = t->opt.threads > 0 ? t->opt.threads : t->cfg.threads;
-    LLX_TRY(llx_backend_cpu_create(threads, &t->be, err));
+    LLX_TRY(llx_backend_create(dev, threads, &t->be, err));
     fprintf(t->opt.log, "device: %s -> %s (%s)\n", dev, t->be->name, t->be->describe(t->be));
     return LLX_OK;
 }

@@ -21,6 +21,9 @@ typedef struct cli_env {
 
 /* Loads EXP.yaml with the --set options found in argv (argv[0] is the command). */
 int cli_env_open(cli_env *env, const char *exp_path, const char *const *sets, int n_sets);
+/* The same for a document already parsed (a checkpoint's or a run's experiment; env owns
+ * doc from here on); exp_path (may be NULL) is where its relative plugin_paths: start. */
+int cli_env_open_doc(cli_env *env, llx_doc *doc, const char *exp_path);
 void cli_env_close(cli_env *env);
 
 /* Prints "llx: <msg>" to stderr and returns 1. */

@@ -113,18 +113,12 @@ static llx_status pick_backend(bench *b, const llx_cfg *root, llx_error *err)
     const llx_cfg *train = llx_cfg_get(root, "train");
     const char *dev = b->device;
     if (!dev && train && llx_cfg_get(train, "device")) dev = llx_cfg_str(llx_cfg_get(train, "device"));
-    if (!dev) dev = "auto";
-    if (strcmp(dev, "cuda") == 0)
-        return llx_errorf(err, LLX_ERR_UNSUPPORTED,
-                          "device cuda: this llx was built without a CUDA backend (use device: cpu or auto)");
-    if (strcmp(dev, "cpu") != 0 && strcmp(dev, "auto") != 0)
-        return llx_errorf(err, LLX_ERR_INVALID, "device '%s': expected auto, cpu or cuda", dev);
     if (b->threads <= 0) {
         int64_t t;
         LLX_TRY(train_int(root, "threads", 0, &t, err));
         b->threads = (int)t;
     }
-    return llx_backend_cpu_create(b->threads, &b->be, err);
+    return llx_backend_create(dev, b->threads, &b->be, err);
 }
 
 /* Random input in [-1, 1) and labels in [0, classes): xorshift64, fixed seed. */

@@ -49,12 +49,11 @@ static int open_checkpoint(const eval_args *a, bool with_data, cli_env *env, llx
     int epoch;
     *t = NULL;
     if (llx_checkpoint_read_experiment(a->ckpt, &yaml, &epoch, &err) != LLX_OK) return cli_fail(&err);
-    if (cli_env_open(env, NULL, NULL, 0)) {
-        free(yaml);
-        return 1;
-    }
-    llx_status st = llx_doc_parse(a->ckpt, yaml, a->sets, a->n_sets, &env->doc, &err);
+    llx_doc *doc = NULL;
+    llx_status st = llx_doc_parse(a->ckpt, yaml, a->sets, a->n_sets, &doc, &err);
     free(yaml);
+    if (st != LLX_OK) return cli_fail(&err);
+    if (cli_env_open_doc(env, doc, NULL)) return 1; /* its plugin_paths: too */
     llx_train_options o = {.device = a->device, .log = stderr, .eval_only = true, .no_data = !with_data};
     if (st == LLX_OK) st = llx_trainer_create(env->reg, env->doc, &o, t, &err);
     if (st == LLX_OK) st = llx_checkpoint_load(llx_trainer_graph(*t), a->ckpt, NULL, NULL, &err);

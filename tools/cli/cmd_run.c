@@ -406,26 +406,6 @@ static int new_record(const run_args *a, const llx_doc *doc, const char *sweep_v
     return 0;
 }
 
-/* The stored experiment's plugin_paths: (relative ones from the experiment file's folder),
- * after the default search path that cli_env_open loaded. */
-static llx_status load_experiment_plugins(cli_env *env, const char *exp_path, llx_error *err)
-{
-    const llx_cfg *list = llx_cfg_get(llx_doc_root(env->doc), "plugin_paths");
-    char dirs[16][4096];
-    const char *ptrs[16];
-    int n = 0;
-    const char *slash = strrchr(exp_path, '/');
-    for (size_t i = 0; list && i < llx_cfg_len(list) && n < 16; i++) {
-        const char *d = llx_cfg_str(llx_cfg_at(list, i));
-        if (!d) continue;
-        if (d[0] == '/' || !slash) snprintf(dirs[n], sizeof dirs[n], "%s", d);
-        else snprintf(dirs[n], sizeof dirs[n], "%.*s/%s", (int)(slash - exp_path), exp_path, d);
-        ptrs[n] = dirs[n];
-        n++;
-    }
-    return n ? llx_plugins_load_all(env->plugins, env->reg, ptrs, n, err) : LLX_OK;
-}
-
 /* llx run --resume DIR. */
 static int resume(const run_args *a)
 {
@@ -449,12 +429,14 @@ static int resume(const run_args *a)
                 rec.git.commit[0] ? rec.git.commit : "(no commit)", rec.git.dirty ? " (dirty)" : "");
     llx_gitinfo_free(&now);
     cli_env env;
-    int rc = cli_env_open(&env, NULL, NULL, 0);
+    llx_doc *doc = NULL;
     snprintf(path, sizeof path, "%s/run.h5:experiment", a->resume);
-    if (rc == 0 && llx_doc_parse(path, rec.experiment, NULL, 0, &env.doc, &err) != LLX_OK) rc = cli_fail(&err);
-    if (rc == 0 && load_experiment_plugins(&env, rec.experiment_path, &err) != LLX_OK) rc = cli_fail(&err);
-    if (rc == 0) rc = run_one(a, &env, a->resume, &rec, true);
-    cli_env_close(&env);
+    int rc = llx_doc_parse(path, rec.experiment, NULL, 0, &doc, &err) != LLX_OK ? cli_fail(&err)
+                                                                              : cli_env_open_doc(&env, doc, rec.experiment_path);
+    if (rc == 0) {
+        rc = run_one(a, &env, a->resume, &rec, true);
+        cli_env_close(&env);
+    }
     llx_runfile_free(&rec);
     return rc;
 }

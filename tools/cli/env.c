@@ -53,12 +53,11 @@ static int experiment_plugin_dirs(const llx_doc *doc, const char *exp_path, char
     return n;
 }
 
-int cli_env_open(cli_env *env, const char *exp_path, const char *const *sets, int n_sets)
+int cli_env_open_doc(cli_env *env, llx_doc *doc, const char *exp_path)
 {
     memset(env, 0, sizeof *env);
+    env->doc = doc;
     llx_error err = {0};
-    if (exp_path && llx_doc_load(exp_path, sets, n_sets, &env->doc, &err) != LLX_OK)
-        return cli_fail(&err);
     char *dirs[32];
     int n_dirs = experiment_plugin_dirs(env->doc, exp_path, dirs, 32);
     llx_status st = llx_registry_create(&env->reg, &err);
@@ -70,6 +69,17 @@ int cli_env_open(cli_env *env, const char *exp_path, const char *const *sets, in
         return cli_fail(&err);
     }
     return 0;
+}
+
+int cli_env_open(cli_env *env, const char *exp_path, const char *const *sets, int n_sets)
+{
+    llx_doc *doc = NULL;
+    llx_error err = {0};
+    if (exp_path && llx_doc_load(exp_path, sets, n_sets, &doc, &err) != LLX_OK) {
+        memset(env, 0, sizeof *env);
+        return cli_fail(&err);
+    }
+    return cli_env_open_doc(env, doc, exp_path);
 }
 
 void cli_env_close(cli_env *env)

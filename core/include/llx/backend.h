@@ -31,6 +31,11 @@ struct llx_backend {
     void *ctx; /* backend-private state */
 };
 
+/* The backend for a device name: "cpu", "cuda", or "auto" (the GPU when one exists, else
+ * the CPU). An unknown name or a device this build has no backend for is an error that
+ * says so. threads: CPU threads (<= 0: the OpenMP default). */
+llx_status llx_backend_create(const char *device, int threads, llx_backend **out, llx_error *err);
+
 /* The CPU backend: OpenMP threads (threads <= 0: the OpenMP default). */
 llx_status llx_backend_cpu_create(int threads, llx_backend **out, llx_error *err);
 void llx_backend_free(llx_backend *be);

@@ -25,6 +25,9 @@ llx_status llx_schema_bool(const llx_cfg *map, const char *what, const llx_key_s
                            bool *out, llx_error *err);
 llx_status llx_schema_str(const llx_cfg *map, const char *what, const llx_key_spec *keys, const char *key,
                           const char **out, llx_error *err);
+/* "'tim' is not one of original, timm (did you mean 'timm'?)" into buf; returns buf. */
+const char *llx_schema_not_a_choice(const char *value, const char *const *choices, char *buf, size_t cap);
+
 /* A string limited to choices (NULL-terminated): *index of the choice. */
 llx_status llx_schema_choice(const llx_cfg *map, const char *what, const llx_key_spec *keys, const char *key,
                              const char *const *choices, int *index, llx_error *err);
