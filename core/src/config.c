@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,6 +23,7 @@ struct cfg_block {
 
 void *cfg_alloc(cfg_arena *a, size_t n)
 {
+    if (n > SIZE_MAX / 2) return NULL; /* the rounding and the block header below cannot overflow */
     n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
     cfg_block *b = a->head;
     if (!b || b->cap - b->used < n) {

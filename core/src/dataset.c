@@ -34,17 +34,6 @@ static const char *const common_keys[] = {"format",  "root",      "path",    "sp
                                           "classes", "subsample", "max_bad", "limit"};
 #define N_COMMON (sizeof common_keys / sizeof common_keys[0])
 
-/* Replaced by the strong definition in synthetic.c when that file is part of the library. */
-__attribute__((weak)) llx_status llx_dataset_open_synthetic(const llx_cfg *src, const char *split,
-                                                            uint64_t seed, struct source **out,
-                                                            llx_error *err)
-{
-    char where[600];
-    return llx_errorf(err, LLX_ERR_UNSUPPORTED,
-                      "%s: synthetic not built into this llx (core/src/synthetic.c is missing)",
-                      llx_source_where(src, where, sizeof where));
-}
-
 struct llx_dataset {
     source **src;
     size_t n_src;
@@ -201,7 +190,7 @@ static llx_status class_of(const llx_cfg *node, const char *name, const char *wh
 
 static llx_status read_opts(const llx_cfg *src, const char *split, source_opts *o, llx_error *err)
 {
-    char loc[512], where[600];
+    char loc[512];
     memset(o, 0, sizeof *o);
     o->limit = -1;
     if (llx_cfg_kind_of(src) != LLX_CFG_MAP)
@@ -229,7 +218,6 @@ static llx_status read_opts(const llx_cfg *src, const char *split, source_opts *
                           "affwild2, rafdb, affectnet, synthetic",
                           llx_cfg_loc_str(fnode, loc, sizeof loc), fmt, hint);
     }
-    llx_source_where(src, where, sizeof where);
 
     /* split: requested, possibly overridden */
     if (!is_split(split)) return bad_split(src, "llx_dataset_open", split, err);

@@ -24,13 +24,6 @@ static const int affectnet_to_canonical[7] = {LLX_NEUTRAL, LLX_HAPPINESS, LLX_SA
 
 static const char *const affectnet_keys[] = {"images", "train_csv", "val_csv", NULL};
 
-static int column(const csv_reader *r, int nf, const char *name)
-{
-    for (int i = 0; i < nf; i++)
-        if (strcasecmp(r->fields[i], name) == 0) return i;
-    return -1;
-}
-
 llx_status llx_dataset_open_affectnet(const llx_cfg *src, const char *split, uint64_t seed, source **out,
                                       llx_error *err)
 {
@@ -68,8 +61,8 @@ llx_status llx_dataset_open_affectnet(const llx_cfg *src, const char *split, uin
         if (first) {
             first = 0;
             if (strcasecmp(r.fields[0], "subDirectory_filePath") == 0) { /* a header */
-                c_path = column(&r, nf, "subDirectory_filePath");
-                c_expr = column(&r, nf, "expression");
+                c_path = llx_csv_column(&r, nf, "subDirectory_filePath");
+                c_expr = llx_csv_column(&r, nf, "expression");
                 if (c_expr < 0) {
                     st = llx_errorf(err, LLX_ERR_PARSE, "%s:%ld: header lacks 'expression'", list, r.line);
                     break;

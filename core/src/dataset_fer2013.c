@@ -17,7 +17,6 @@
  *            winners are dropped_class, rows without votes dropped_invalid) */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "dataset_impl.h"
 
@@ -96,13 +95,6 @@ static int parse_pixels(const char *text, uint8_t *px)
     return *p ? 1 : 0;
 }
 
-static int column(csv_reader *r, int nf, const char *name)
-{
-    for (int i = 0; i < nf; i++)
-        if (strcasecmp(r->fields[i], name) == 0) return i;
-    return -1;
-}
-
 /* FER+ labels for every data row of fer2013new.csv: canonical class, -1 invalid, -2 class. */
 static llx_status read_ferplus(const char *path, int **labels, size_t *n, llx_error *err)
 {
@@ -117,7 +109,7 @@ static llx_status read_ferplus(const char *path, int **labels, size_t *n, llx_er
     int col[10], nf = llx_csv_next(&r);
     llx_status st = LLX_OK;
     for (int v = 0; v < 10; v++)
-        if (nf <= 0 || (col[v] = column(&r, nf, votes[v])) < 0) {
+        if ((col[v] = llx_csv_column(&r, nf, votes[v])) < 0) {
             st = llx_errorf(err, LLX_ERR_PARSE, "%s:1: FER+ header lacks column '%s'", path, votes[v]);
             break;
         }
@@ -182,9 +174,9 @@ static llx_status open_csv(const llx_cfg *src, const char *path, const char *spl
         goto done;
     }
     int nf = llx_csv_next(&r);
-    int c_emo = nf > 0 ? column(&r, nf, "emotion") : -1;
-    int c_pix = nf > 0 ? column(&r, nf, "pixels") : -1;
-    int c_use = nf > 0 ? column(&r, nf, "Usage") : -1;
+    int c_emo = llx_csv_column(&r, nf, "emotion");
+    int c_pix = llx_csv_column(&r, nf, "pixels");
+    int c_use = llx_csv_column(&r, nf, "Usage");
     if (c_emo < 0 || c_pix < 0 || c_use < 0) {
         st = llx_errorf(err, LLX_ERR_PARSE, "%s:1: expected a header with columns emotion, pixels, Usage",
                         path);

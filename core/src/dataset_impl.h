@@ -23,14 +23,9 @@
  *    called concurrently from loader threads, so they must not modify the
  *    source (no shared scratch buffers, no lazy caches without a lock).
  *
- * Synthetic faces (core/src/synthetic.c, written separately) implement
- *     llx_status llx_dataset_open_synthetic(const llx_cfg *src, const char *split,
- *                                           uint64_t seed, struct source **out, llx_error *err);
- * under this contract: info() gives label, video = -1, frame = -1 (or real
- * video/frame numbers if it simulates clips, then `subsample` works on them),
- * item = the sample index; load() renders the face (in memory, no files);
- * describe() says e.g. "synthetic train #17 (seed 42)". Until synthetic.c is
- * linked, a weak definition in dataset.c returns LLX_ERR_UNSUPPORTED. */
+ * Synthetic faces (core/src/synthetic.c) follow the same contract without files:
+ * info() gives label, video = -1, frame = -1, item = the sample index; load()
+ * renders the face in memory; describe() says e.g. "synthetic train #17 (seed 42)". */
 #ifndef LLX_DATASET_IMPL_H
 #define LLX_DATASET_IMPL_H
 
@@ -122,6 +117,8 @@ typedef struct csv_reader {
     size_t fields_cap;
 } csv_reader;
 int llx_csv_next(csv_reader *r);
+/* Index of the field named `name` (ignoring case) among the nf fields just read, or -1. */
+int llx_csv_column(const csv_reader *r, int nf, const char *name);
 void llx_csv_free(csv_reader *r);
 
 /* ---- formats ---- */

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "dataset_impl.h"
@@ -207,8 +208,7 @@ int llx_path_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* ---- text and CSV ---- */
-
+/* ---- CSV ---- */
 
 static int csv_grow(csv_reader *r, size_t out)
 {
@@ -288,6 +288,13 @@ int llx_csv_next(csv_reader *r)
     for (size_t i = 0; i < nf; i++)
         r->fields[i] = r->buf + r->offs[i];
     return (int)nf;
+}
+
+int llx_csv_column(const csv_reader *r, int nf, const char *name)
+{
+    for (int i = 0; i < nf; i++)
+        if (strcasecmp(r->fields[i], name) == 0) return i;
+    return -1;
 }
 
 void llx_csv_free(csv_reader *r)
