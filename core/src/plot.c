@@ -70,21 +70,7 @@ static llx_status fig_save(fig *f, const char *path, llx_error *err)
     return LLX_OK;
 }
 
-/* Text anchored at (x, y): ax 0 left, 0.5 centre, 1 right; ay 0 top, 0.5 middle, 1 baseline. */
-static double text(cairo_t *cr, double x, double y, const char *s, double size, double ax, double ay,
-                   bool bold)
-{
-    cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
-                           bold ? CAIRO_FONT_WEIGHT_BOLD : CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, size);
-    cairo_text_extents_t te;
-    cairo_text_extents(cr, s, &te);
-    double cap = size * 0.72; /* height of capitals */
-    cairo_move_to(cr, x - ax * te.x_advance, y + (1 - ay) * cap);
-    cairo_show_text(cr, s);
-    return te.x_advance;
-}
-
+/* Selects the font for s and returns its advance width. */
 static double text_width(cairo_t *cr, const char *s, double size, bool bold)
 {
     cairo_select_font_face(cr, FONT, CAIRO_FONT_SLANT_NORMAL,
@@ -93,6 +79,17 @@ static double text_width(cairo_t *cr, const char *s, double size, bool bold)
     cairo_text_extents_t te;
     cairo_text_extents(cr, s, &te);
     return te.x_advance;
+}
+
+/* Text anchored at (x, y): ax 0 left, 0.5 centre, 1 right; ay 0 top, 0.5 middle, 1 baseline. */
+static double text(cairo_t *cr, double x, double y, const char *s, double size, double ax, double ay,
+                   bool bold)
+{
+    double w = text_width(cr, s, size, bold);
+    double cap = size * 0.72; /* height of capitals */
+    cairo_move_to(cr, x - ax * w, y + (1 - ay) * cap);
+    cairo_show_text(cr, s);
+    return w;
 }
 
 /* A round tick step giving about `want` intervals over range. */
@@ -124,7 +121,7 @@ static double py(const axes *a, double v)
     return a->y1 - (v - a->ymin) / (a->ymax - a->ymin) * (a->y1 - a->y0);
 }
 
-/* Grid, frame (left and bottom), y ticks; x ticks when xstep > 0 (integers when xint). */
+/* Grid, frame (left and bottom), y ticks; x ticks when xstep > 0. */
 static void draw_axes(cairo_t *cr, const axes *a, double ystep, double xstep, const char *ylabel,
                       const char *xlabel)
 {
@@ -565,6 +562,7 @@ llx_status llx_plot_run(const llx_run *run, const char *dir, llx_error *err)
     snprintf(path, sizeof path, "%s/curves.png", dir);
     LLX_TRY(llx_plot_curves(run, path, err));
     const int64_t(*m)[LLX_NUM_CLASSES] = NULL;
+    long best = best_row(run);
     if (run->test.present) {
         m = run->test.confusion;
         snprintf(title, sizeof title, "Confusion matrix: test split, epoch %lld", (long long)run->test.epoch);
@@ -572,8 +570,9 @@ llx_status llx_plot_run(const llx_run *run, const char *dir, llx_error *err)
         m = run->val_best.confusion;
         snprintf(title, sizeof title, "Confusion matrix: validation split, best epoch %lld",
                  (long long)run->val_best.epoch);
-    } else if (run->val_confusion && best_row(run) >= 0) {
-        m = (const int64_t(*)[LLX_NUM_CLASSES])(run->val_confusion + (size_t)best_row(run) * 49);
+    } else if (run->val_confusion && best >= 0) {
+        m = (const int64_t(*)[LLX_NUM_CLASSES])(run->val_confusion +
+                                                (size_t)best * LLX_NUM_CLASSES * LLX_NUM_CLASSES);
         snprintf(title, sizeof title, "Confusion matrix: validation split, best epoch %lld",
                  (long long)run->best_epoch);
     }

@@ -133,11 +133,12 @@ static void read_history(hid_t file, llx_run *run)
         if (len <= 0 || (size_t)len >= sizeof name || strcmp(name, "val_confusion") == 0) continue;
         hsize_t dims[3];
         void *buf;
-        if (read_dataset(g, name, H5T_NATIVE_DOUBLE, &buf, dims) != 1) {
+        char *dup = NULL;
+        if (read_dataset(g, name, H5T_NATIVE_DOUBLE, &buf, dims) != 1 || !(dup = dup_str(name))) {
             free(buf);
             continue;
         }
-        run->history[run->n_history].name = dup_str(name);
+        run->history[run->n_history].name = dup;
         run->history[run->n_history++].values = buf;
         if (dims[0] < shortest) shortest = (size_t)dims[0];
     }
@@ -187,14 +188,20 @@ static void parse_vars(llx_run *run)
     for (size_t i = 0; run->vars && i < n; i++) {
         const llx_cfg *v = llx_cfg_at(map, i);
         const char *key = llx_cfg_key_at(map, i);
-        run->vars[run->n_vars].name = dup_str(key);
+        char *name = dup_str(key), *value;
         if (llx_cfg_kind_of(v) == LLX_CFG_SCALAR)
-            run->vars[run->n_vars].value = dup_str(llx_cfg_str(v));
+            value = dup_str(llx_cfg_str(v));
         else if (llx_cfg_kind_of(v) == LLX_CFG_NULL)
-            run->vars[run->n_vars].value = dup_str("null");
+            value = dup_str("null");
         else
-            run->vars[run->n_vars].value = flow_text(run->vars_yaml, key); /* [10, 20]: as written */
-        run->n_vars++;
+            value = flow_text(run->vars_yaml, key); /* [10, 20]: as written */
+        if (!name || !value) { /* out of memory: a variable without its name or value is left out */
+            free(name);
+            free(value);
+            continue;
+        }
+        run->vars[run->n_vars].name = name;
+        run->vars[run->n_vars++].value = value;
     }
     llx_doc_free(doc);
 }
@@ -212,12 +219,8 @@ static void split_sweep_vars(llx_run *run, const char *text)
         size_t len = strcspn(p, ",");
         while (len && p[len - 1] == ' ')
             len--;
-        if (len) {
-            char *s = malloc(len + 1);
-            memcpy(s, p, len);
-            s[len] = 0;
-            run->sweep_vars[run->n_sweep_vars++] = s;
-        }
+        char *s = len ? strndup(p, len) : NULL;
+        if (s) run->sweep_vars[run->n_sweep_vars++] = s;
         p += strcspn(p, ",");
     }
 }

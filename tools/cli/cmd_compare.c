@@ -30,18 +30,16 @@ static int write_plot(const compare *c, const char *path)
     double *values = calloc(3 * n + 1, sizeof *values), *errors = calloc(3 * n + 1, sizeof *errors);
     int rc = 1;
     if (labels && text && values && errors) {
+        int n_label_cols = 0;
+        for (int j = 0; j < c->n_cols; j++)
+            n_label_cols += label_col(&c->cols[j]);
         for (size_t r = 0; r < n; r++) {
             size_t g = c->order[r], len = 0;
-            int n_label_cols = 0;
-            for (int j = 0; j < c->n_cols; j++)
-                n_label_cols += c->cols[j].kind == COL_VAR || c->cols[j].kind == COL_RUN ||
-                                c->cols[j].kind == COL_EXPERIMENT;
             for (int j = 0; j < c->n_cols; j++) { /* one line per variable: "llam" or "attention=llam" */
-                col_kind k = c->cols[j].kind;
-                if (k != COL_VAR && k != COL_RUN && k != COL_EXPERIMENT) continue;
+                if (!label_col(&c->cols[j])) continue;
                 char buf[CELL];
                 compare_cell(c, &c->cols[j], g, FMT_CSV, buf, sizeof buf);
-                if (k == COL_VAR && n_label_cols > 1)
+                if (c->cols[j].kind == COL_VAR && n_label_cols > 1)
                     len += (size_t)snprintf(text[r] + len, CELL - len, "%s%s=%s", len ? ", " : "",
                                             c->cols[j].var, buf);
                 else
@@ -102,6 +100,10 @@ static void compare_free(compare *c)
 static int parse_baseline(compare *c, const char *arg)
 {
     char *copy = strdup(arg), *save = NULL;
+    if (!copy) {
+        fprintf(stderr, "llx compare: out of memory\n");
+        return -1;
+    }
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
         if (!eq || eq == tok || c->n_base == 8) {
@@ -110,8 +112,14 @@ static int parse_baseline(compare *c, const char *arg)
             return -1;
         }
         *eq = 0;
-        c->base_names[c->n_base] = strdup(tok);
-        c->base_values[c->n_base++] = strdup(eq + 1);
+        char *name = strdup(tok), *value = strdup(eq + 1);
+        c->base_names[c->n_base] = name; /* compare_free frees them, NULL too */
+        c->base_values[c->n_base++] = value;
+        if (!name || !value) {
+            fprintf(stderr, "llx compare: out of memory\n");
+            free(copy);
+            return -1;
+        }
     }
     free(copy);
     return 0;
@@ -127,6 +135,10 @@ int cmd_compare(int argc, char **argv)
     out_format fmt = FMT_TABLE;
     llx_run_split split = LLX_SPLIT_AUTO;
     int rc = 2;
+    if (!args) {
+        fprintf(stderr, "llx compare: out of memory\n");
+        return 1;
+    }
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--group"))
@@ -191,6 +203,11 @@ int cmd_compare(int argc, char **argv)
     }
     c.runs = calloc(n_dirs, sizeof *c.runs);
     c.use = calloc(n_dirs, sizeof *c.use);
+    if (!c.runs || !c.use) {
+        fprintf(stderr, "llx compare: out of memory\n");
+        llx_runs_find_free(dirs, n_dirs);
+        goto done;
+    }
     c.n_runs = n_dirs;
     for (size_t i = 0; i < n_dirs; i++)
         llx_run_read(dirs[i], &c.runs[i], NULL);
@@ -223,6 +240,10 @@ int cmd_compare(int argc, char **argv)
     c.order = calloc(c.n_groups + 1, sizeof *c.order);
     c.best = calloc(c.n_groups + 1, sizeof *c.best);
     c.ref = calloc(c.n_groups + 1, sizeof *c.ref);
+    if (!c.order || !c.best || !c.ref) {
+        fprintf(stderr, "llx compare: out of memory\n");
+        goto done;
+    }
     for (size_t g = 0; g < c.n_groups; g++)
         c.order[g] = g;
     compare_choose_columns(&c);

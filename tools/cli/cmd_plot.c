@@ -35,7 +35,7 @@ int cmd_plot(int argc, char **argv)
         n_runs++;
         llx_run run;
         llx_error err = {0};
-        if (llx_run_read(argv[i], &run, &err) == LLX_OK || run.state == LLX_RUN_FAILED) {
+        if (llx_run_read(argv[i], &run, &err) == LLX_OK) { /* failed runs too: their record is read */
             const char *dir = out ? out : run.dir;
             if (llx_plot_run(&run, dir, &err) == LLX_OK)
                 printf("%s/curves.png\n%s/confusion.png\n", dir, dir);

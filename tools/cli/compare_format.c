@@ -15,8 +15,7 @@ static const char *const score_titles[3] = {"accuracy", "macro-F1", "ABAW"};
 
 static bool numeric_col(const column *col)
 {
-    return col->kind != COL_RUN && col->kind != COL_EXPERIMENT && col->kind != COL_VAR &&
-           col->kind != COL_COMMIT;
+    return !label_col(col) && col->kind != COL_COMMIT;
 }
 
 static const char *header(const column *col, out_format f, char *buf, size_t cap)
@@ -195,7 +194,7 @@ void compare_write_table(const compare *c, FILE *out, out_format f)
         for (size_t r = 0; r < rows; r++)
             if (display_width(cells[r][j]) > width[j]) width[j] = display_width(cells[r][j]);
     }
-    title_line(c, out, f == FMT_MARKDOWN ? "" : "", false);
+    title_line(c, out, "", false);
     if (f == FMT_MARKDOWN) fputc('\n', out);
     for (size_t r = 0; r < rows; r++) {
         for (int j = 0; j < c->n_cols; j++) {
@@ -250,7 +249,7 @@ void compare_write_latex(const compare *c, FILE *out)
         char buf[CELL];
         const char *h = header(&c->cols[j], FMT_LATEX, buf, sizeof buf);
         if (j) fputs(" & ", out);
-        if (c->cols[j].kind == COL_VAR || c->cols[j].kind == COL_RUN || c->cols[j].kind == COL_EXPERIMENT)
+        if (label_col(&c->cols[j]))
             latex_escaped(out, h);
         else
             fputs(h, out);
@@ -261,8 +260,7 @@ void compare_write_latex(const compare *c, FILE *out)
             char buf[CELL];
             compare_cell(c, &c->cols[j], c->order[r], FMT_LATEX, buf, sizeof buf);
             if (j) fputs(" & ", out);
-            col_kind k = c->cols[j].kind;
-            if (k == COL_VAR || k == COL_RUN || k == COL_EXPERIMENT || k == COL_COMMIT)
+            if (!numeric_col(&c->cols[j]))
                 latex_escaped(out, buf);
             else
                 fputs(strcmp(buf, "base") == 0 ? "--" : buf, out);
@@ -333,7 +331,8 @@ void compare_write_csv(const compare *c, FILE *out)
         for (int k = 0; k < LLX_RUN_NSCORES; k++)
             if (c->best[g][k])
                 bl += (size_t)snprintf(best + bl, sizeof best - bl, "%s%s", bl ? ";" : "",
-                                       k < 3 ? score_names[k] : compare_short_class[k - LLX_SCORE_CLASS0]);
+                                       k < LLX_SCORE_CLASS0 ? score_names[k]
+                                                            : compare_short_class[k - LLX_SCORE_CLASS0]);
         for (size_t j = 0; j < c->groups[g].n_runs && rl + 64 < sizeof runs; j++)
             rl += (size_t)snprintf(runs + rl, sizeof runs - rl, "%s%s", j ? ";" : "",
                                    c->runs[c->groups[g].runs[j]].name);

@@ -57,6 +57,12 @@ typedef struct compare {
     int n_cols;
 } compare;
 
+/* A column naming the row (run, experiment, variable) rather than holding a number. */
+static inline bool label_col(const column *col)
+{
+    return col->kind == COL_RUN || col->kind == COL_EXPERIMENT || col->kind == COL_VAR;
+}
+
 static inline const llx_run *first_run(const compare *c, size_t g)
 {
     return &c->runs[c->groups[g].runs[0]];
