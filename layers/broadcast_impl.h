@@ -1,4 +1,5 @@
-/* broadcast_impl.h: the shared body of add.c and mul.c (private; each includes it once).
+/* broadcast_impl.h: the shared body of add.c, mul.c and sigmoid_gate.c (private; each
+ * includes it once and uses what it needs, hence static inline throughout).
  *
  * y = a + b or y = a * b, b broadcast onto a: b has a's ndim and each of its dims is 1 or
  * equal to a's; y has a's shape. Gradients accumulate (din += ...):
@@ -6,17 +7,10 @@
  *   db += sum dy        (add)      db += sum dy * a        (mul)
  * where the sums run over the dims in which b is 1.
  *
- * Every pair of shapes is brought to one canonical 5-level form. Dims where a is 1 are
- * dropped; neighbouring dims where b is kept (K: b's dim equals a's) or broadcast (B: b's
- * dim is 1) are merged; the groups are right-aligned into the pattern B0 K1 B2 K3 B4, unused
- * groups being 1:
- *   equal shapes              -> (1, 1, 1, N*C*H*W, 1)
- *   channel gate (N, C, 1, 1) -> (1, 1, 1, N*C, H*W)
- *   spatial gate (N, 1, H, W) -> (1, N, C, H*W, 1)
- *   per-channel  (1, C, 1, 1) -> (1, 1, N, C, H*W)
- * a's element (i0, .., i4) lies at (((i0*s1 + i1)*s2 + i2)*s3 + i3)*s4 + i4 and b's at
- * i1*s3 + i3. The innermost run is then s4 elements against one b (s4 > 1) or s3 elements
- * against s3 contiguous b (s4 == 1): both vectorise, so all the cases above are fast.
+ * The kernels work on the canonical 5-level form (s0, .., s4) of llx_bcast_canon
+ * (broadcast.h): a is (s0, s1, s2, s3, s4), b is (s1, s3). The innermost run is then s4
+ * elements against one b (s4 > 1) or s3 elements against s3 contiguous b (s4 == 1): both
+ * vectorise, so the channel, spatial, per-channel and equal-shape patterns are all fast.
  * OpenMP is deterministic: each thread owns its output elements, and db sums each element
  * in a fixed order whatever the thread count. */
 #ifndef LLX_TYPED_PASS
@@ -25,11 +19,8 @@
 #include <omp.h>
 #include <stdbool.h>
 
+#include "broadcast.h"
 #include "layers_impl.h"
-
-typedef struct bcast_dims {
-    int64_t s[5]; /* group sizes B0 K1 B2 K3 B4 */
-} bcast_dims;
 
 enum bcast_how {
     BC_SET_ADD, /* y = x + b */
@@ -42,69 +33,30 @@ enum bcast_how {
 #define LLX_TYPED_FILE "broadcast_impl.h"
 #include "typed_impl.h"
 
-static llx_status bcast_check(const char *op, const llx_shape *a, const llx_shape *b,
-                              llx_error *err)
+static inline llx_status bcast_infer(const char *op, const llx_shape *in, llx_shape *out,
+                                     llx_error *err)
 {
-    bool ok = a->ndim == b->ndim;
-    for (int i = 0; ok && i < a->ndim; i++) ok = b->dim[i] == 1 || b->dim[i] == a->dim[i];
-    if (ok) return LLX_OK;
-    char sa[64], sb[64];
-    return llx_errorf(err, LLX_ERR_SHAPE,
-                      "%s: cannot broadcast %s onto %s (b needs a's %d dims, each 1 or equal "
-                      "to a's)",
-                      op, llx_shape_str(b, sb, sizeof sb), llx_shape_str(a, sa, sizeof sa),
-                      a->ndim);
-}
-
-/* a, b: shapes that passed bcast_check. */
-static bcast_dims bcast_canon(const llx_shape *a, const llx_shape *b)
-{
-    int64_t size[LLX_MAX_DIMS];
-    bool kept[LLX_MAX_DIMS];
-    int m = 0;
-    for (int i = 0; i < a->ndim; i++) {
-        if (a->dim[i] == 1) continue;
-        bool k = b->dim[i] != 1;
-        if (m > 0 && kept[m - 1] == k) {
-            size[m - 1] *= a->dim[i];
-        } else {
-            size[m] = a->dim[i];
-            kept[m++] = k;
-        }
-    }
-    bcast_dims d = {{1, 1, 1, 1, 1}};
-    int slot = 4;
-    for (int g = m - 1; g >= 0; g--) {
-        if ((slot % 2 == 1) != kept[g]) slot--; /* K groups sit in the odd slots */
-        d.s[slot--] = size[g];
-    }
-    return d;
-}
-
-static llx_status bcast_infer(const char *op, const llx_shape *in, llx_shape *out,
-                              llx_error *err)
-{
-    LLX_TRY(bcast_check(op, &in[0], &in[1], err));
+    LLX_TRY(llx_bcast_check(op, &in[0], &in[1], err));
     *out = in[0];
     return LLX_OK;
 }
 
 /* in[0] a (any, ndim <= 4), in[1] b (a's ndim, each dim 1 or a's) -> out like a. */
-static llx_status bcast_forward(const llx_op_call *c, bool mul, llx_error *err)
+static inline llx_status bcast_forward(const llx_op_call *c, bool mul, llx_error *err)
 {
     const llx_tensor *a = c->in[0], *b = c->in[1];
-    LLX_TRY(bcast_check(c->op->name, &a->shape, &b->shape, err));
-    bcast_dims d = bcast_canon(&a->shape, &b->shape);
+    LLX_TRY(llx_bcast_check(c->op->name, &a->shape, &b->shape, err));
+    llx_bcast_dims d = llx_bcast_canon(&a->shape, &b->shape);
     LLX_DISPATCH(c->out->dtype, bcast_map, &d, a->data, b->data, c->out->data,
                  mul ? BC_SET_MUL : BC_SET_ADD);
     return LLX_OK;
 }
 
-static llx_status bcast_backward(const llx_op_call *c, bool mul, llx_error *err)
+static inline llx_status bcast_backward(const llx_op_call *c, bool mul, llx_error *err)
 {
     const llx_tensor *a = c->in[0], *b = c->in[1];
-    LLX_TRY(bcast_check(c->op->name, &a->shape, &b->shape, err));
-    bcast_dims d = bcast_canon(&a->shape, &b->shape);
+    LLX_TRY(llx_bcast_check(c->op->name, &a->shape, &b->shape, err));
+    llx_bcast_dims d = llx_bcast_canon(&a->shape, &b->shape);
     llx_dtype dt = c->out->dtype;
     if (c->din[0] && mul)
         LLX_DISPATCH(dt, bcast_map, &d, c->dout->data, b->data, c->din[0]->data, BC_ACC_MUL);
@@ -141,8 +93,8 @@ static inline void T_(bcast_run)(real *y, const real *x, const real *b, bool b_s
 
 /* x, y: (s0, s1, s2, s3, s4) like a; b: (s1, s3). y = x op b (or y += x * b). Each thread
  * takes an equal slice of y and walks it run by run. */
-static void T_(bcast_map)(const bcast_dims *d, const real *x, const real *b, real *y,
-                          enum bcast_how how)
+static inline void T_(bcast_map)(const llx_bcast_dims *d, const real *x, const real *b,
+                                 real *y, enum bcast_how how)
 {
     const int64_t *s = d->s;
     const int64_t n = s[0] * s[1] * s[2] * s[3] * s[4];
@@ -164,7 +116,7 @@ static void T_(bcast_map)(const bcast_dims *d, const real *x, const real *b, rea
 }
 
 /* dx (n) += dy (n). */
-static void T_(bcast_acc)(const real *dy, real *dx, int64_t n)
+static inline void T_(bcast_acc)(const real *dy, real *dx, int64_t n)
 {
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) dx[i] += dy[i];
@@ -188,7 +140,8 @@ static inline real T_(bcast_dot)(const real *x, const real *w, int64_t n)
 }
 
 /* x, w: (s0, s1, s2, s3, s4) like a (w NULL: 1); db: (s1, s3) += sum over i0, i2, i4 of x * w. */
-static void T_(bcast_reduce)(const bcast_dims *d, const real *x, const real *w, real *db)
+static inline void T_(bcast_reduce)(const llx_bcast_dims *d, const real *x, const real *w,
+                                    real *db)
 {
     const int64_t *s = d->s;
     if (s[4] > 1) { /* each b element sums rows of s4: one task per b element */

@@ -17,6 +17,7 @@ static const llx_op_desc *const builtin_ops[] = {
     [LLX_OP_CONV1D_CHANNELS] = &llx_op_conv1d_channels,
     [LLX_OP_LINEAR] = &llx_op_linear,
     [LLX_OP_SOFTMAX_CE] = &llx_op_softmax_ce,
+    [LLX_OP_SIGMOID_GATE] = &llx_op_sigmoid_gate,
 };
 _Static_assert(sizeof builtin_ops / sizeof builtin_ops[0] == LLX_OP_COUNT,
                "builtin_ops must list every llx_op_id");

@@ -94,6 +94,7 @@ const llx_op_desc llx_op_channel_mean = {
     .max_inputs = 1,
     .infer = cmean_infer,
     .kernels[LLX_DEVICE_CPU] = {.forward = cmean_forward, .backward = cmean_backward},
+    LLX_CUDA_KERNELS(channel_mean)
 };
 
 const llx_op_desc llx_op_channel_max = {
@@ -103,6 +104,7 @@ const llx_op_desc llx_op_channel_max = {
     .infer = cmax_infer,
     .saved_bytes = cmax_saved_bytes,
     .kernels[LLX_DEVICE_CPU] = {.forward = cmax_forward, .backward = cmax_backward},
+    LLX_CUDA_KERNELS(channel_max)
 };
 
 #else

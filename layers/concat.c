@@ -87,6 +87,7 @@ const llx_op_desc llx_op_concat = {
     .max_inputs = LLX_OP_MAX_INPUTS,
     .infer = concat_infer,
     .kernels[LLX_DEVICE_CPU] = {.forward = concat_forward, .backward = concat_backward},
+    LLX_CUDA_KERNELS(concat)
 };
 
 #else

@@ -77,6 +77,7 @@ const llx_op_desc llx_op_conv1d_channels = {
     .describe = conv1d_channels_describe,
     .kernels[LLX_DEVICE_CPU] = {.forward = conv1d_channels_forward,
                                 .backward = conv1d_channels_backward},
+    LLX_CUDA_KERNELS(conv1d_channels)
 };
 
 #else

@@ -88,6 +88,7 @@ const llx_op_desc llx_op_global_avgpool = {
     .max_inputs = 1,
     .infer = gavg_infer,
     .kernels[LLX_DEVICE_CPU] = {.forward = gavg_forward, .backward = gavg_backward},
+    LLX_CUDA_KERNELS(global_avgpool)
 };
 
 const llx_op_desc llx_op_global_maxpool = {
@@ -97,6 +98,7 @@ const llx_op_desc llx_op_global_maxpool = {
     .infer = gmax_infer,
     .saved_bytes = gmax_saved_bytes,
     .kernels[LLX_DEVICE_CPU] = {.forward = gmax_forward, .backward = gmax_backward},
+    LLX_CUDA_KERNELS(global_maxpool)
 };
 
 #else

@@ -21,6 +21,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "cuda_kernels.h"
 #include "llx/ops.h"
 
 /* Calls fn_f32(...) or fn_f64(...) by the dtype of the call's output. */
@@ -37,6 +38,6 @@ llx_status llx_require_4d(const llx_shape *s, const char *op, const char *what, 
 extern const llx_op_desc llx_op_conv2d, llx_op_batchnorm2d, llx_op_relu, llx_op_sigmoid,
     llx_op_add, llx_op_mul, llx_op_concat, llx_op_maxpool2d, llx_op_global_avgpool,
     llx_op_global_maxpool, llx_op_channel_mean, llx_op_channel_max, llx_op_conv1d_channels,
-    llx_op_linear, llx_op_softmax_ce;
+    llx_op_linear, llx_op_softmax_ce, llx_op_sigmoid_gate;
 
 #endif

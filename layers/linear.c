@@ -63,6 +63,7 @@ const llx_op_desc llx_op_linear = {
     .infer = linear_infer,
     .macs = linear_macs,
     .kernels[LLX_DEVICE_CPU] = {.forward = linear_forward, .backward = linear_backward},
+    LLX_CUDA_KERNELS(linear)
 };
 
 #else

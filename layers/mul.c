@@ -33,4 +33,5 @@ const llx_op_desc llx_op_mul = {
     .infer = mul_infer,
     .macs = mul_macs,
     .kernels[LLX_DEVICE_CPU] = {.forward = mul_forward, .backward = mul_backward},
+    LLX_CUDA_KERNELS(mul)
 };

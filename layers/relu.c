@@ -25,6 +25,7 @@ const llx_op_desc llx_op_relu = {
     .max_inputs = 1,
     .infer = llx_infer_same,
     .kernels[LLX_DEVICE_CPU] = {.forward = relu_forward, .backward = relu_backward},
+    LLX_CUDA_KERNELS(relu)
 };
 
 #else

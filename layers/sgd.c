@@ -1,33 +1,28 @@
-/* sgd.c: the SGD parameter update (llx_sgd_update, llx/ops.h), PyTorch semantics.
+/* sgd.c: the SGD parameter update (llx_sgd_update, llx_sgd_update_all; llx/ops.h), PyTorch
+ * semantics.
  *
  *   g = grad + weight_decay * w
  *   v = momentum * v + g            (v = g on the first step)
  *   step = nesterov ? g + momentum * v : v
  *   w -= lr * step
  *
- * Element-wise over one parameter tensor; w and v are updated in place, grad is read only.
- * With momentum 0 the velocity is not touched and may be NULL. One kernel per device in
- * sgd_kernels; a device without one is an error naming it. Arithmetic is done in the dtype
- * of the tensors, as PyTorch does. */
+ * Element-wise over each parameter tensor; w and v are updated in place, grad is read only.
+ * With momentum 0 the velocity is not touched and may be NULL. llx_sgd_update is the list
+ * of one. On the CPU the kernel below runs tensor by tensor; on CUDA the whole list is one
+ * launch (llx_cuda_sgd_update_all, F32 only); any other device is an error naming it.
+ * Arithmetic is done in the dtype of the tensors, as PyTorch does. */
 #ifndef LLX_TYPED_PASS
+#include <stdlib.h>
+
 #include "layers_impl.h"
 #define LLX_TYPED_FILE "sgd.c"
 #include "typed_impl.h"
 
-typedef void (*sgd_kernel)(const llx_sgd_params *p, bool first_step, int64_t n, llx_dtype dt,
-                           void *w, const void *grad, void *velocity);
-
-static void sgd_cpu(const llx_sgd_params *p, bool first_step, int64_t n, llx_dtype dt, void *w,
-                    const void *grad, void *velocity)
-{
-    LLX_DISPATCH(dt, sgd_update, p, first_step, n, w, grad, velocity);
-}
-
-static const sgd_kernel sgd_kernels[LLX_DEVICE_COUNT] = {[LLX_DEVICE_CPU] = sgd_cpu};
-
-llx_status llx_sgd_update(llx_backend *be, const llx_sgd_params *p, bool first_step,
-                          llx_tensor *w, const llx_tensor *grad, llx_tensor *velocity,
-                          llx_error *err)
+/* The checks of one parameter: an f32/f64 w, its gradient (and velocity when momentum is
+ * not 0) of w's shape and dtype, all three on be's device. */
+static llx_status sgd_check(const llx_backend *be, const llx_sgd_params *p,
+                            const llx_tensor *w, const llx_tensor *grad,
+                            const llx_tensor *velocity, llx_error *err)
 {
     char ws[64], gs[64];
     const char *name = w->name ? w->name : "(unnamed)";
@@ -53,13 +48,97 @@ llx_status llx_sgd_update(llx_backend *be, const llx_sgd_params *p, bool first_s
         return llx_errorf(err, LLX_ERR_INVALID,
                           "sgd: parameter '%s' or its gradient/velocity is not on the %s device",
                           name, llx_device_name(be->device));
-    sgd_kernel k = sgd_kernels[be->device];
-    if (!k)
+    return LLX_OK;
+}
+
+/* Tensor by tensor; decay[i] false (decay NULL: always true): weight decay 0 for tensor i. */
+static void sgd_cpu_all(const llx_sgd_params *p, bool first_step, int n, llx_tensor *const *w,
+                        const llx_tensor *const *grad, llx_tensor *const *velocity,
+                        const bool *decay)
+{
+    for (int i = 0; i < n; i++) {
+        llx_sgd_params pi = *p;
+        if (decay && !decay[i]) pi.weight_decay = 0;
+        void *v = p->momentum != 0 ? velocity[i]->data : NULL;
+        LLX_DISPATCH(w[i]->dtype, sgd_update, &pi, first_step, llx_tensor_numel(w[i]),
+                     w[i]->data, grad[i]->data, v);
+    }
+}
+
+#ifdef LLX_HAVE_CUDA
+enum { SGD_STACK_LIST = 64 }; /* lists up to this long are passed from the stack */
+
+/* The fused launch: the tensors' data pointers, sizes and decay flags as host arrays. */
+static llx_status sgd_cuda_all(llx_backend *be, const llx_sgd_params *p, bool first_step, int n,
+                               llx_tensor *const *w, const llx_tensor *const *grad,
+                               llx_tensor *const *velocity, const bool *decay, llx_error *err)
+{
+    for (int i = 0; i < n; i++)
+        if (w[i]->dtype != LLX_F32)
+            return llx_errorf(err, LLX_ERR_UNSUPPORTED,
+                              "sgd: parameter '%s' is %s; the cuda kernel takes f32 only",
+                              w[i]->name ? w[i]->name : "(unnamed)",
+                              llx_dtype_name(w[i]->dtype));
+    const bool need_v = p->momentum != 0;
+    float *stack_w[SGD_STACK_LIST], *stack_v[SGD_STACK_LIST];
+    const float *stack_g[SGD_STACK_LIST];
+    int64_t stack_numel[SGD_STACK_LIST];
+    bool stack_decay[SGD_STACK_LIST];
+    float **wl = stack_w, **vl = stack_v;
+    const float **gl = stack_g;
+    int64_t *numel = stack_numel;
+    bool *dl = stack_decay;
+    void *heap = NULL;
+    if (n > SGD_STACK_LIST) { /* one block: w, grad, velocity pointers, numel, decay */
+        heap = malloc((size_t)n * (3 * sizeof(float *) + sizeof(int64_t) + sizeof(bool)));
+        if (!heap)
+            return llx_errorf(err, LLX_ERR_NOMEM, "sgd: no memory for a list of %d tensors", n);
+        wl = heap;
+        gl = (const float **)(wl + n);
+        vl = (float **)(gl + n);
+        numel = (int64_t *)(vl + n);
+        dl = (bool *)(numel + n);
+    }
+    for (int i = 0; i < n; i++) {
+        wl[i] = w[i]->data;
+        gl[i] = grad[i]->data;
+        vl[i] = need_v ? velocity[i]->data : NULL;
+        numel[i] = llx_tensor_numel(w[i]);
+        dl[i] = !decay || decay[i];
+    }
+    llx_status st = llx_cuda_sgd_update_all(be, p, first_step, n, wl, gl, need_v ? vl : NULL,
+                                            numel, dl, err);
+    free(heap);
+    return st;
+}
+#endif
+
+llx_status llx_sgd_update_all(llx_backend *be, const llx_sgd_params *p, bool first_step, int n,
+                              llx_tensor *const *w, const llx_tensor *const *grad,
+                              llx_tensor *const *velocity, const bool *decay, llx_error *err)
+{
+    if (n < 0) return llx_errorf(err, LLX_ERR_INVALID, "sgd: %d tensors", n);
+    for (int i = 0; i < n; i++)
+        LLX_TRY(sgd_check(be, p, w[i], grad[i], velocity ? velocity[i] : NULL, err));
+    switch (be->device) {
+    case LLX_DEVICE_CPU:
+        sgd_cpu_all(p, first_step, n, w, grad, velocity, decay);
+        return LLX_OK;
+#ifdef LLX_HAVE_CUDA
+    case LLX_DEVICE_CUDA:
+        return sgd_cuda_all(be, p, first_step, n, w, grad, velocity, decay, err);
+#endif
+    default:
         return llx_errorf(err, LLX_ERR_UNSUPPORTED, "sgd: no kernel for device %s",
                           llx_device_name(be->device));
-    k(p, first_step, llx_tensor_numel(w), w->dtype, w->data, grad->data,
-      need_v ? velocity->data : NULL);
-    return LLX_OK;
+    }
+}
+
+llx_status llx_sgd_update(llx_backend *be, const llx_sgd_params *p, bool first_step,
+                          llx_tensor *w, const llx_tensor *grad, llx_tensor *velocity,
+                          llx_error *err)
+{
+    return llx_sgd_update_all(be, p, first_step, 1, &w, &grad, &velocity, NULL, err);
 }
 
 #else

@@ -1,8 +1,6 @@
 /* sigmoid.c: y = 1 / (1 + exp(-x)), computed without overflow for any x;
  * dx += dy * y * (1 - y) (from the saved output y). Shapes: any, y like x. */
 #ifndef LLX_TYPED_PASS
-#include <tgmath.h> /* exp and fabs follow real: float or double */
-
 #include "layers_impl.h"
 #define LLX_TYPED_FILE "sigmoid.c"
 #include "typed_impl.h"
@@ -28,19 +26,12 @@ const llx_op_desc llx_op_sigmoid = {
     .max_inputs = 1,
     .infer = llx_infer_same,
     .kernels[LLX_DEVICE_CPU] = {.forward = sigmoid_forward, .backward = sigmoid_backward},
+    LLX_CUDA_KERNELS(sigmoid)
 };
 
 #else
 
-/* x (n) -> y (n). exp only ever sees -|x|, so it never overflows. */
-static void T_(sigmoid_fwd)(const real *x, real *y, int64_t n)
-{
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-        const real e = exp(-fabs(x[i])); /* in (0, 1] */
-        y[i] = x[i] >= 0 ? 1 / (1 + e) : e / (1 + e);
-    }
-}
+#include "sigmoid_impl.h" /* sigmoid_fwd: x (n) -> y (n) */
 
 /* y (n): the forward output; dy (n) -> dx (n) += dy * y * (1 - y). */
 static void T_(sigmoid_bwd)(const real *y, const real *dy, real *dx, int64_t n)

@@ -84,6 +84,7 @@ const llx_op_desc llx_op_softmax_ce = {
     .saved_bytes = softmax_ce_saved,
     .describe = softmax_ce_describe,
     .kernels[LLX_DEVICE_CPU] = {.forward = softmax_ce_forward, .backward = softmax_ce_backward},
+    LLX_CUDA_KERNELS(softmax_ce)
 };
 
 #else

@@ -3,7 +3,11 @@
  * Finite-difference gradient checks (F64) of softmax_ce with and without class weights,
  * loss values worked out by hand, the label range error, and three SGD steps with
  * momentum 0.9 and weight decay 5e-4 (plain and Nesterov) against PyTorch's update rule
- * worked through by hand, in F64 and F32. */
+ * worked through by hand, in F64 and F32; llx_sgd_update_all over a list with per-tensor
+ * decay against llx_sgd_update tensor by tensor, bit for bit, and its errors. */
+#include <math.h>
+#include <string.h>
+
 #include "check.h"
 #include "gradcheck.h"
 #include "llx/llx.h"
@@ -181,6 +185,124 @@ static void test_sgd_plain_and_errors(void)
     llx_backend_free(be);
 }
 
+/* ---- sgd_update_all ---- */
+
+enum { ALL_N = 3, ALL_MAX = 70 };
+static const int64_t all_sizes[ALL_N] = {5, 70, 17};
+
+/* Three parameters (sizes all_sizes) of dtype dt with weights, gradients and velocities
+ * in data[t][0..2]; values from a fixed sequence, velocities 0. */
+typedef struct sgd_list {
+    double data[ALL_N][3][ALL_MAX]; /* F64 storage, or F32 in the first half of each row */
+    llx_tensor w[ALL_N], g[ALL_N], v[ALL_N];
+    llx_tensor *wp[ALL_N], *vp[ALL_N];
+    const llx_tensor *gp[ALL_N];
+} sgd_list;
+
+static void sgd_list_init(sgd_list *l, llx_dtype dt)
+{
+    static const char *const names[ALL_N] = {"a.weight", "a.bias", "b.weight"};
+    memset(l->data, 0, sizeof l->data);
+    for (int t = 0; t < ALL_N; t++) {
+        llx_tensor base = {.name = names[t], .dtype = dt, .shape = llx_shape1(all_sizes[t])};
+        l->w[t] = l->g[t] = l->v[t] = base;
+        l->w[t].data = l->data[t][0], l->g[t].data = l->data[t][1], l->v[t].data = l->data[t][2];
+        for (int64_t i = 0; i < all_sizes[t]; i++) {
+            double w = sin(0.7 * (double)(i + 10 * t)), g = cos(1.3 * (double)(i + 7 * t));
+            if (dt == LLX_F64)
+                l->data[t][0][i] = w, l->data[t][1][i] = g;
+            else
+                ((float *)l->data[t][0])[i] = (float)w, ((float *)l->data[t][1])[i] = (float)g;
+        }
+        l->wp[t] = &l->w[t], l->gp[t] = &l->g[t], l->vp[t] = &l->v[t];
+    }
+}
+
+/* Two Nesterov steps with weight decay on tensors 0 and 2 only: update_all and tensor by
+ * tensor llx_sgd_update (weight_decay 0 for tensor 1) give the same bits. */
+static void test_sgd_update_all_matches_per_tensor(void)
+{
+    llx_backend *be;
+    llx_error err;
+    CHECK(llx_backend_cpu_create(2, &be, &err) == LLX_OK);
+    const llx_sgd_params p = {.lr = 0.1, .momentum = 0.9, .weight_decay = 0.05, .nesterov = true};
+    const bool decay[ALL_N] = {true, false, true};
+    static sgd_list all, one;
+    for (int d = 0; d < 2; d++) {
+        llx_dtype dt = d ? LLX_F32 : LLX_F64;
+        sgd_list_init(&all, dt), sgd_list_init(&one, dt);
+        for (int step = 0; step < 2; step++) {
+            CHECK(llx_sgd_update_all(be, &p, step == 0, ALL_N, all.wp, all.gp, all.vp, decay,
+                                     &err) == LLX_OK);
+            for (int t = 0; t < ALL_N; t++) {
+                llx_sgd_params pt = p;
+                if (!decay[t]) pt.weight_decay = 0;
+                CHECK(llx_sgd_update(be, &pt, step == 0, one.wp[t], one.gp[t], one.vp[t], &err) ==
+                      LLX_OK);
+            }
+        }
+        CHECK_MSG(memcmp(all.data, one.data, sizeof all.data) == 0, "%s", llx_dtype_name(dt));
+        /* and the decay flags mattered: tensor 1 without decay differs from with it */
+        sgd_list_init(&one, dt);
+        for (int step = 0; step < 2; step++)
+            CHECK(llx_sgd_update_all(be, &p, step == 0, ALL_N, one.wp, one.gp, one.vp, NULL,
+                                     &err) == LLX_OK);
+        CHECK(memcmp(all.data[0], one.data[0], sizeof all.data[0]) == 0);
+        CHECK(memcmp(all.data[1], one.data[1], sizeof all.data[1]) != 0);
+    }
+    llx_backend_free(be);
+}
+
+static void test_sgd_update_all_errors(void)
+{
+    llx_backend *be;
+    llx_error err;
+    CHECK(llx_backend_cpu_create(1, &be, &err) == LLX_OK);
+    static sgd_list l, before;
+    const llx_sgd_params mom = {.lr = 0.1, .momentum = 0.9}, plain = {.lr = 0.5};
+    /* momentum 0: no velocities needed at all, decay NULL; an empty list is fine */
+    sgd_list_init(&l, LLX_F64);
+    CHECK(llx_sgd_update_all(be, &plain, true, ALL_N, l.wp, l.gp, NULL, NULL, &err) == LLX_OK);
+    CHECK_NEAR(l.data[2][0][3], sin(0.7 * 23) - 0.5 * cos(1.3 * 17), 1e-15);
+    CHECK(llx_sgd_update_all(be, &mom, true, 0, NULL, NULL, NULL, NULL, &err) == LLX_OK);
+    /* a bad tensor anywhere in the list: an error naming it, and no tensor is updated */
+    sgd_list_init(&l, LLX_F64);
+    l.v[2].shape = llx_shape1(3);
+    before = l;
+    CHECK(llx_sgd_update_all(be, &mom, false, ALL_N, l.wp, l.gp, l.vp, NULL, &err) ==
+          LLX_ERR_SHAPE);
+    CHECK_CONTAINS(err.msg, "sgd: parameter 'b.weight' (17)");
+    CHECK(memcmp(l.data, before.data, sizeof l.data) == 0);
+    CHECK(llx_sgd_update_all(be, &mom, false, ALL_N, l.wp, l.gp, NULL, NULL, &err) ==
+          LLX_ERR_SHAPE);
+    CHECK_CONTAINS(err.msg, "velocity (missing)");
+    sgd_list_init(&l, LLX_F64);
+    l.g[1].dtype = LLX_F32;
+    CHECK(llx_sgd_update_all(be, &mom, false, ALL_N, l.wp, l.gp, l.vp, NULL, &err) ==
+          LLX_ERR_INVALID);
+    CHECK_CONTAINS(err.msg, "'a.bias' is f64 but its gradient is f32");
+    l.g[1].dtype = LLX_F64;
+    l.w[0].dtype = l.g[0].dtype = l.v[0].dtype = LLX_I32;
+    CHECK(llx_sgd_update_all(be, &mom, false, ALL_N, l.wp, l.gp, l.vp, NULL, &err) ==
+          LLX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "'a.weight' has dtype i32");
+    /* F64 tensors on a (fake) CUDA backend: no kernel in a build without CUDA, and the
+     * CUDA update takes F32 only in a build with it; either way it fails before any launch */
+    sgd_list_init(&l, LLX_F64);
+    llx_backend fake = *be;
+    fake.device = LLX_DEVICE_CUDA;
+    for (int t = 0; t < ALL_N; t++) l.w[t].device = l.g[t].device = l.v[t].device = LLX_DEVICE_CUDA;
+    CHECK(llx_sgd_update_all(&fake, &mom, true, ALL_N, l.wp, l.gp, l.vp, NULL, &err) ==
+          LLX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "sgd");
+    CHECK_CONTAINS(err.msg, "cuda");
+    /* tensors on another device than the backend's */
+    CHECK(llx_sgd_update_all(be, &mom, true, ALL_N, l.wp, l.gp, l.vp, NULL, &err) ==
+          LLX_ERR_INVALID);
+    CHECK_CONTAINS(err.msg, "not on the cpu device");
+    llx_backend_free(be);
+}
+
 int main(void)
 {
     RUN(test_softmax_ce_gradcheck);
@@ -190,5 +312,7 @@ int main(void)
     RUN(test_sgd_momentum);
     RUN(test_sgd_nesterov);
     RUN(test_sgd_plain_and_errors);
+    RUN(test_sgd_update_all_matches_per_tensor);
+    RUN(test_sgd_update_all_errors);
     return check_report();
 }

@@ -101,11 +101,16 @@ static void test_init_gate_near_half(void)
     CHECK(llx_graph_forward(g, true, &err) == LLX_OK);
     int found = 0;
     for (size_t n = 0; n < llx_graph_node_count(g); n++) {
-        if (llx_graph_node_op(g, (llx_node_id)n) != llx_builtin_op(LLX_OP_SIGMOID)) continue;
-        const llx_tensor *m = llx_graph_value(g, (llx_node_id)n);
+        /* the gate M = sigmoid(z) is fused into cur * sigmoid(z): z is its second input */
+        if (llx_graph_node_op(g, (llx_node_id)n) != llx_builtin_op(LLX_OP_SIGMOID_GATE)) continue;
+        const llx_node_id *in;
+        int n_in = llx_graph_node_inputs(g, (llx_node_id)n, &in);
+        CHECK(n_in == 2);
+        if (n_in != 2) continue;
+        const llx_tensor *m = llx_graph_value(g, in[1]); /* z (N,C,H,W) */
         double sum = 0;
         for (int64_t i = 0; i < llx_tensor_numel(m); i++)
-            sum += ((const float *)m->data)[i];
+            sum += 1 / (1 + exp(-((const float *)m->data)[i]));
         double mean = sum / (double)llx_tensor_numel(m);
         CHECK_MSG(fabs(mean - 0.5) < 0.05, "initial gate mean %g", mean);
         CHECK(llx_tensor_numel(m) == 2 * 32 * 6 * 6); /* lossless: one gate per element */

@@ -62,8 +62,8 @@ static llx_node_id channel_gate(llx_builder *b, llx_node_id x, int64_t c, int64_
         llx_node_id h = llx_emit_unary(b, LLX_OP_RELU, llx_emit_conv2d(b, pooled[i], w1, b1, 1, 0));
         pooled[i] = llx_emit_conv2d(b, h, w2, b2, 1, 0); /* (N,C,1,1) */
     }
-    llx_node_id g = llx_emit_unary(b, LLX_OP_SIGMOID, llx_emit_binary(b, LLX_OP_ADD, pooled[0], pooled[1]));
-    return llx_emit_binary(b, LLX_OP_MUL, x, g);
+    llx_node_id z = llx_emit_binary(b, LLX_OP_ADD, pooled[0], pooled[1]); /* (N,C,1,1) */
+    return llx_emit_binary(b, LLX_OP_SIGMOID_GATE, x, z);                 /* x * sigmoid(z): (N,C,H,W) */
 }
 
 /* y = x1 * sigmoid(bn(conv(concat(channel pools of x1)))). */
@@ -77,9 +77,9 @@ static llx_node_id spatial_gate(llx_builder *b, llx_node_id x1, int k, int varia
     llx_node_id cat_in[2] = {mx, mean};
     if (variant == CBAM_TIMM) cat_in[0] = mean, cat_in[1] = mx;
     llx_node_id z = llx_emit_conv2d(b, llx_emit_concat(b, cat_in, 2), w, LLX_NO_NODE, 1, k / 2);
-    z = llx_batchnorm2d_layer(b, "bn", z, variant == CBAM_ORIGINAL ? 0.0 : 1.0, NULL);
+    z = llx_batchnorm2d_layer(b, "bn", z, variant == CBAM_ORIGINAL ? 0.0 : 1.0, NULL); /* (N,1,H,W) */
     llx_scope_pop(b);
-    return llx_emit_binary(b, LLX_OP_MUL, x1, llx_emit_unary(b, LLX_OP_SIGMOID, z));
+    return llx_emit_binary(b, LLX_OP_SIGMOID_GATE, x1, z); /* x1 * sigmoid(z): (N,C,H,W) */
 }
 
 /* Where a key was written (NULL: the layer's own location). */

@@ -60,7 +60,7 @@ static llx_status eca_build(llx_builder *b, const llx_cfg *cfg, const llx_node_i
                               (llx_init){LLX_INIT_UNIFORM_FAN_IN, 0});
     llx_node_id s = llx_emit_unary(b, LLX_OP_GLOBAL_AVGPOOL, x);    /* (N,C,1,1) */
     llx_node_id z = llx_emit_conv1d_channels(b, s, w, (k - 1) / 2); /* (N,C,1,1) */
-    *out = llx_emit_binary(b, LLX_OP_MUL, x, llx_emit_unary(b, LLX_OP_SIGMOID, z));
+    *out = llx_emit_binary(b, LLX_OP_SIGMOID_GATE, x, z);           /* x * sigmoid(z): (N,C,H,W) */
     return llx_build_status(b);
 }
 

@@ -38,7 +38,8 @@
  * gate would be meaningless with S = F_cur); wire the maps explicitly with
  * `from: [cur, pre]` (source conv1) or `from: [cur, pre, shortcut]` (source
  * input), or use it as the attention: of basic_block. Backward comes from the
- * ops (concat, conv2d, batchnorm2d, sigmoid, mul). */
+ * ops (concat, conv2d, batchnorm2d, and sigmoid_gate for order equations, sigmoid
+ * and mul for order caption). */
 #include "llx/llx.h"
 
 static const llx_key_spec llam_keys[] = {
@@ -123,7 +124,7 @@ static llx_status llam_build(llx_builder *b, const llx_cfg *cfg, const llx_node_
     llx_node_id z = llx_emit_conv2d(b, cat, w, bias, 1, k / 2); /* (N,C,H,W) */
     if (o.norm == LLAM_NORM_BN) z = llx_batchnorm2d_layer(b, "bn", z, 1.0, NULL);
     if (o.order == LLAM_ORDER_EQUATIONS)
-        *out = llx_emit_binary(b, LLX_OP_MUL, cur, llx_emit_unary(b, LLX_OP_SIGMOID, z));
+        *out = llx_emit_binary(b, LLX_OP_SIGMOID_GATE, cur, z); /* cur * sigmoid(z) (N,C,H,W) */
     else
         *out = llx_emit_unary(b, LLX_OP_SIGMOID, llx_emit_binary(b, LLX_OP_MUL, cur, z));
     return llx_build_status(b);

@@ -66,10 +66,10 @@ static llx_status se_build(llx_builder *b, const llx_cfg *cfg, const llx_node_id
     }
     int64_t c = xs.dim[1], hidden = se_hidden(c, r, round);
 
-    llx_node_id s = llx_emit_unary(b, LLX_OP_GLOBAL_AVGPOOL, x);                         /* (N,C,1,1) */
-    llx_node_id h = llx_emit_unary(b, LLX_OP_RELU, fc(b, "fc1", s, c, hidden, bias));    /* (N,R,1,1) */
-    llx_node_id g = llx_emit_unary(b, LLX_OP_SIGMOID, fc(b, "fc2", h, hidden, c, bias)); /* (N,C,1,1) */
-    *out = llx_emit_binary(b, LLX_OP_MUL, x, g);
+    llx_node_id s = llx_emit_unary(b, LLX_OP_GLOBAL_AVGPOOL, x);                      /* (N,C,1,1) */
+    llx_node_id h = llx_emit_unary(b, LLX_OP_RELU, fc(b, "fc1", s, c, hidden, bias)); /* (N,R,1,1) */
+    llx_node_id z = fc(b, "fc2", h, hidden, c, bias);                                 /* (N,C,1,1) */
+    *out = llx_emit_binary(b, LLX_OP_SIGMOID_GATE, x, z); /* x * sigmoid(z): (N,C,H,W) */
     return llx_build_status(b);
 }
 

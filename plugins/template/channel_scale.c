@@ -27,9 +27,9 @@ static llx_status channel_scale_build(llx_builder *b, const llx_cfg *cfg, const 
     if (xs.ndim != 4) return llx_build_fail(b, NULL, LLX_ERR_SHAPE, "needs a 4-D (N, C, H, W) input");
     double init = llx_arg_float(b, cfg, "init");
     llx_node_id w = llx_param(b, "weight", llx_shape4(1, xs.dim[1], 1, 1), (llx_init){LLX_INIT_CONSTANT, init});
-    llx_node_id gate = llx_emit_unary(b, LLX_OP_SIGMOID, w); /* (1,C,1,1) */
-    *out = llx_emit_binary(b, LLX_OP_MUL, x, gate);          /* broadcast over N, H, W */
-    return llx_build_status(b);                              /* the first error, if any */
+    /* x * sigmoid(w) in one op: w (1,C,1,1) broadcast over N, H, W -> (N,C,H,W) */
+    *out = llx_emit_binary(b, LLX_OP_SIGMOID_GATE, x, w);
+    return llx_build_status(b); /* the first error, if any */
 }
 
 /* 3. The descriptor and the registration; LLX_PLUGIN exports the one entry symbol. */

@@ -23,6 +23,7 @@ typedef enum llx_op_id {
     LLX_OP_CONV1D_CHANNELS,/* x (N,C,1,1), w (1,1,K) -> (N,C,1,1): 1-D conv along C (ECA) */
     LLX_OP_LINEAR,         /* x (N,F) or (N,C,H,W) flattened, w (O,F), [b (O)] -> (N,O) */
     LLX_OP_SOFTMAX_CE,     /* logits (N,K), labels (N) I32, [class weights (K)] -> loss (1) */
+    LLX_OP_SIGMOID_GATE,   /* a (N,C,H,W), b broadcast to a -> a * sigmoid(b) (attention gates) */
     LLX_OP_COUNT
 } llx_op_id;
 
@@ -67,5 +68,13 @@ typedef struct llx_sgd_params {
 llx_status llx_sgd_update(llx_backend *be, const llx_sgd_params *p, bool first_step,
                           llx_tensor *w, const llx_tensor *grad, llx_tensor *velocity,
                           llx_error *err);
+
+/* One SGD step over n parameter tensors (the optimiser's whole parameter list): on the GPU
+ * one fused launch. velocity[i] may be NULL when momentum is 0; decay[i] false: no weight
+ * decay for tensor i (decay NULL: every tensor decays). Same checks and arithmetic as
+ * llx_sgd_update, tensor by tensor. */
+llx_status llx_sgd_update_all(llx_backend *be, const llx_sgd_params *p, bool first_step, int n,
+                              llx_tensor *const *w, const llx_tensor *const *grad,
+                              llx_tensor *const *velocity, const bool *decay, llx_error *err);
 
 #endif
