@@ -21,6 +21,7 @@ struct llx_trainer {
     llx_node_id *params;
     bool *decay;
     llx_tensor *velocity;
+    llx_tensor **w_list, **grad_list, **velocity_list; /* the n_params tensors, for llx_sgd_update_all */
     void *velocity_arena;
     bool first_step;
     int epoch; /* epochs done */
@@ -42,6 +43,7 @@ static llx_status pick_backend(llx_trainer *t, llx_error *err)
     const char *dev = t->opt.device ? t->opt.device : t->cfg.device;
     int threads = t->opt.threads > 0 ? t->opt.threads : t->cfg.threads;
     LLX_TRY(llx_backend_create(dev, threads, &t->be, err));
+    t->be->tf32 = t->cfg.tf32;
     fprintf(t->opt.log, "device: %s -> %s (%s)\n", dev, t->be->name, t->be->describe(t->be));
     return LLX_OK;
 }
@@ -101,7 +103,11 @@ static llx_status prepare_optimizer(llx_trainer *t, llx_error *err)
     t->params = calloc(n, sizeof *t->params);
     t->decay = calloc(n, sizeof *t->decay);
     t->velocity = calloc(n, sizeof *t->velocity);
-    if (!t->params || !t->decay || !t->velocity) return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+    t->w_list = calloc(n, sizeof *t->w_list);
+    t->grad_list = calloc(n, sizeof *t->grad_list);
+    t->velocity_list = calloc(n, sizeof *t->velocity_list);
+    if (!t->params || !t->decay || !t->velocity || !t->w_list || !t->grad_list || !t->velocity_list)
+        return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
         if (llx_graph_node_kind(t->g, (llx_node_id)i) != LLX_NODE_PARAM) continue;
         llx_tensor *w = llx_graph_value(t->g, (llx_node_id)i);
@@ -114,8 +120,12 @@ static llx_status prepare_optimizer(llx_trainer *t, llx_error *err)
     }
     t->velocity_arena = t->be->alloc(t->be, bytes, err);
     if (!t->velocity_arena) return err->status;
-    for (int p = 0; p < t->n_params; p++)
+    for (int p = 0; p < t->n_params; p++) {
         t->velocity[p].data = (char *)t->velocity_arena + (size_t)t->velocity[p].data;
+        t->w_list[p] = llx_graph_value(t->g, t->params[p]);
+        t->grad_list[p] = llx_graph_grad(t->g, t->params[p]);
+        t->velocity_list[p] = &t->velocity[p];
+    }
     t->first_step = true;
     return LLX_OK;
 }
@@ -175,6 +185,9 @@ void llx_trainer_free(llx_trainer *t)
     free(t->params);
     free(t->decay);
     free(t->velocity);
+    free(t->w_list);
+    free(t->grad_list);
+    free(t->velocity_list);
     free(t->host_logits);
     free(t);
 }
@@ -229,15 +242,13 @@ static int predict_row(const float *logits, int crops)
     return best;
 }
 
+/* One optimiser step over every parameter (one fused launch on the GPU). */
 static llx_status sgd_step(llx_trainer *t, double lr, llx_error *err)
 {
-    for (int p = 0; p < t->n_params; p++) {
-        llx_sgd_params sp = t->cfg.sgd;
-        sp.lr = lr;
-        if (!t->decay[p]) sp.weight_decay = 0;
-        LLX_TRY(llx_sgd_update(t->be, &sp, t->first_step, llx_graph_value(t->g, t->params[p]),
-                               llx_graph_grad(t->g, t->params[p]), &t->velocity[p], err));
-    }
+    llx_sgd_params sp = t->cfg.sgd;
+    sp.lr = lr;
+    LLX_TRY(llx_sgd_update_all(t->be, &sp, t->first_step, t->n_params, t->w_list,
+                               (const llx_tensor *const *)t->grad_list, t->velocity_list, t->decay, err));
     t->first_step = false;
     return LLX_OK;
 }

@@ -49,6 +49,7 @@ static const llx_key_spec train_keys[] = {
     {"seed", LLX_KEY_INT, "1", "seed of initialisation, order and augmentation"},
     {"device", LLX_KEY_STRING, "auto", "auto, cpu or cuda"},
     {"threads", LLX_KEY_INT, "0", "CPU threads (0: all cores)"},
+    {"tf32", LLX_KEY_BOOL, "true", "GPU: TF32 tensor-core math in convolutions and linear layers (false: full fp32)"},
     {"class_weights", LLX_KEY_ANY, "", "loss weights: none, balanced, or 7 numbers"},
     {"init_from", LLX_KEY_STRING, "", "checkpoint to start from (fine-tuning; fc.* of another size is skipped)"},
     {0},
@@ -157,6 +158,7 @@ static llx_status read_train(const llx_cfg *t, train_config *c, llx_error *err)
     LLX_TRY(llx_schema_int(t, "train", train_keys, "seed", &seed, err));
     LLX_TRY(llx_schema_str(t, "train", train_keys, "device", &c->device, err));
     LLX_TRY(llx_schema_int(t, "train", train_keys, "threads", &threads, err));
+    LLX_TRY(llx_schema_bool(t, "train", train_keys, "tf32", &c->tf32, err));
     if (epochs < 1 || batch < 1)
         return llx_errorf(err, LLX_ERR_INVALID, "train: epochs (%lld) and batch (%lld) must be positive",
                           (long long)epochs, (long long)batch);

@@ -14,6 +14,7 @@ typedef struct train_config {
     const char *device;
     llx_sgd_params sgd;
     bool decay_bn_bias;
+    bool tf32; /* GPU: TF32 math in convolutions and linear layers (backend.tf32) */
     llx_schedule schedule;
     bool balanced_weights;
     double class_weights[LLX_NUM_CLASSES];

@@ -15,7 +15,7 @@ typedef struct bench_args {
     const char *exp, *device;
     const char *sets[MAX_SETS];
     int n_sets, batch, steps, warmup, threads;
-    bool csv;
+    bool csv, no_tf32;
 } bench_args;
 
 static int parse_args(int argc, char **argv, bench_args *a)
@@ -32,6 +32,7 @@ static int parse_args(int argc, char **argv, bench_args *a)
         else if (strcmp(argv[i], "--threads") == 0 && v) a->threads = atoi(argv[++i]);
         else if (strcmp(argv[i], "--device") == 0 && v) a->device = argv[++i];
         else if (strcmp(argv[i], "--csv") == 0) a->csv = true;
+        else if (strcmp(argv[i], "--no-tf32") == 0) a->no_tf32 = true;
         else if (argv[i][0] != '-' && !a->exp) a->exp = argv[i];
         else {
             fprintf(stderr, "llx bench: unexpected argument '%s' (see llx bench --help)\n", argv[i]);
@@ -92,10 +93,12 @@ typedef struct bench {
     llx_node_id logits, loss;
     llx_node_id *params;
     llx_tensor *velocity;
+    llx_tensor **w_list, **grad_list, **velocity_list; /* for llx_sgd_update_all */
     int n_params;
     size_t velocity_bytes;
     int batch, threads;
     const char *device;
+    bool no_tf32;
 } bench;
 
 static void bench_free(bench *b)
@@ -104,6 +107,9 @@ static void bench_free(bench *b)
         if (b->velocity[p].data) b->be->free(b->be, b->velocity[p].data);
     free(b->params);
     free(b->velocity);
+    free(b->w_list);
+    free(b->grad_list);
+    free(b->velocity_list);
     llx_graph_free(b->g);
     if (b->be) llx_backend_free(b->be);
 }
@@ -118,7 +124,9 @@ static llx_status pick_backend(bench *b, const llx_cfg *root, llx_error *err)
         LLX_TRY(train_int(root, "threads", 0, &t, err));
         b->threads = (int)t;
     }
-    return llx_backend_create(dev, b->threads, &b->be, err);
+    LLX_TRY(llx_backend_create(dev, b->threads, &b->be, err));
+    b->be->tf32 = !b->no_tf32;
+    return LLX_OK;
 }
 
 /* Random input in [-1, 1) and labels in [0, classes): xorshift64, fixed seed. */
@@ -165,7 +173,11 @@ static llx_status bench_create(bench *b, const llx_doc *doc, const llx_registry 
     size_t n = llx_graph_node_count(b->g);
     b->params = calloc(n, sizeof *b->params);
     b->velocity = calloc(n, sizeof *b->velocity);
-    if (!b->params || !b->velocity) return llx_errorf(err, LLX_ERR_NOMEM, "bench: out of memory");
+    b->w_list = calloc(n, sizeof *b->w_list);
+    b->grad_list = calloc(n, sizeof *b->grad_list);
+    b->velocity_list = calloc(n, sizeof *b->velocity_list);
+    if (!b->params || !b->velocity || !b->w_list || !b->grad_list || !b->velocity_list)
+        return llx_errorf(err, LLX_ERR_NOMEM, "bench: out of memory");
     for (size_t i = 0; i < n; i++) {
         if (llx_graph_node_kind(b->g, (llx_node_id)i) != LLX_NODE_PARAM) continue;
         llx_tensor v = *llx_graph_value(b->g, (llx_node_id)i);
@@ -174,25 +186,34 @@ static llx_status bench_create(bench *b, const llx_doc *doc, const llx_registry 
         if (!v.data) return err ? err->status : LLX_ERR_NOMEM;
         b->velocity_bytes += bytes;
         b->params[b->n_params] = (llx_node_id)i;
+        b->w_list[b->n_params] = llx_graph_value(b->g, (llx_node_id)i);
+        b->grad_list[b->n_params] = llx_graph_grad(b->g, (llx_node_id)i);
         b->velocity[b->n_params++] = v;
     }
+    for (int p = 0; p < b->n_params; p++) b->velocity_list[p] = &b->velocity[p];
     return fill_random(b, err);
 }
 
-/* One SGD step (momentum 0.9); *sgd_s: the time of the parameter updates. */
+/* One training step with the SGD update over all parameters (momentum 0.9), queued on the
+ * backend. sgd_s: NULL, or where to add the time of the update alone (it then waits for the
+ * device before and after the update). */
 static llx_status train_step(bench *b, bool first, double *sgd_s, llx_error *err)
 {
     const llx_sgd_params sp = {.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4};
     LLX_TRY(llx_graph_zero_grad(b->g, err));
     LLX_TRY(llx_graph_forward(b->g, true, err));
     LLX_TRY(llx_graph_backward(b->g, b->loss, err));
-    LLX_TRY(b->be->sync(b->be, err));
-    double t0 = now_seconds();
-    for (int p = 0; p < b->n_params; p++)
-        LLX_TRY(llx_sgd_update(b->be, &sp, first, llx_graph_value(b->g, b->params[p]),
-                               llx_graph_grad(b->g, b->params[p]), &b->velocity[p], err));
-    LLX_TRY(b->be->sync(b->be, err));
-    *sgd_s += now_seconds() - t0;
+    double t0 = 0;
+    if (sgd_s) {
+        LLX_TRY(b->be->sync(b->be, err));
+        t0 = now_seconds();
+    }
+    LLX_TRY(llx_sgd_update_all(b->be, &sp, first, b->n_params, b->w_list, (const llx_tensor *const *)b->grad_list,
+                               b->velocity_list, NULL, err));
+    if (sgd_s) {
+        LLX_TRY(b->be->sync(b->be, err));
+        *sgd_s += now_seconds() - t0;
+    }
     return LLX_OK;
 }
 
@@ -202,28 +223,38 @@ typedef struct bench_result {
     size_t n_ops;
 } bench_result;
 
+/* Step times are taken with nothing in between (one wait for the device per step); the
+ * per-op breakdown comes from a second, profiled series, since profiling waits for the
+ * device around every op, which an asynchronous GPU pays for. */
 static llx_status measure(bench *b, int warmup, int steps, bench_result *r, llx_error *err)
 {
-    double *t = malloc((size_t)steps * sizeof *t), sgd = 0;
+    double *t = malloc((size_t)steps * sizeof *t);
     if (!t) return llx_errorf(err, LLX_ERR_NOMEM, "bench: out of memory");
     llx_status st = LLX_OK;
-    for (int i = 0; i < warmup && st == LLX_OK; i++) st = train_step(b, i == 0, &sgd, err);
+    for (int i = 0; i < warmup && st == LLX_OK; i++) st = train_step(b, i == 0, NULL, err);
+    if (st == LLX_OK) st = b->be->sync(b->be, err);
+    for (int i = 0; i < steps && st == LLX_OK; i++) {
+        double t0 = now_seconds();
+        st = train_step(b, warmup == 0 && i == 0, NULL, err);
+        if (st == LLX_OK) st = b->be->sync(b->be, err);
+        t[i] = now_seconds() - t0;
+    }
+    if (st == LLX_OK) r->train_step_s = median(t, steps);
     llx_graph_profile_reset(b->g);
     llx_graph_set_profile(b->g, true);
     r->sgd_s = r->train_total_s = 0;
     for (int i = 0; i < steps && st == LLX_OK; i++) {
         double t0 = now_seconds();
-        st = train_step(b, warmup == 0 && i == 0, &r->sgd_s, err);
-        t[i] = now_seconds() - t0;
-        r->train_total_s += t[i];
+        st = train_step(b, false, &r->sgd_s, err);
+        r->train_total_s += now_seconds() - t0;
     }
     llx_graph_set_profile(b->g, false);
     if (st == LLX_OK) {
-        r->train_step_s = median(t, steps);
         r->n_ops = llx_graph_profile(b->g, r->ops, MAX_OPS);
         if (r->n_ops > MAX_OPS) r->n_ops = MAX_OPS;
     }
     for (int i = 0; i < warmup && st == LLX_OK; i++) st = llx_graph_forward(b->g, false, err);
+    if (st == LLX_OK) st = b->be->sync(b->be, err);
     for (int i = 0; i < steps && st == LLX_OK; i++) {
         double t0 = now_seconds();
         st = llx_graph_forward(b->g, false, err);
@@ -258,7 +289,8 @@ static void print_report(const bench_args *a, const bench *b, const bench_result
            peak_rss_mib(), (double)llx_graph_memory(b->g) / 1048576.0, (double)b->velocity_bytes / 1048576.0);
 
     double steps = a->steps, total = r->train_total_s / steps, ops = 0;
-    printf("training step, per op type (mean over %d steps, %.2f ms per step):\n", a->steps, 1e3 * total);
+    printf("training step, per op type (a second series of %d steps, profiled: the device is waited for around\n"
+           "every op, %.2f ms per step):\n", a->steps, 1e3 * total);
     printf("%-22s %10s %12s %12s %8s\n", "op", "calls/step", "forward ms", "backward ms", "share");
     for (size_t i = 0; i < r->n_ops; i++) {
         const llx_op_profile *o = &r->ops[i];
@@ -280,7 +312,7 @@ int cmd_bench(int argc, char **argv)
     cli_env env;
     if (cli_env_open(&env, a.exp, a.sets, a.n_sets)) return 1;
     llx_error err = {0};
-    bench b = {.batch = a.batch, .threads = a.threads, .device = a.device};
+    bench b = {.batch = a.batch, .threads = a.threads, .device = a.device, .no_tf32 = a.no_tf32};
     bench_result *r = calloc(1, sizeof *r);
     llx_status st = r ? bench_create(&b, env.doc, env.reg, &err) : llx_errorf(&err, LLX_ERR_NOMEM, "out of memory");
     if (st == LLX_OK) st = measure(&b, a.warmup, a.steps, r, &err);

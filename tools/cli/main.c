@@ -45,11 +45,12 @@ static const cli_command commands[] = {
      cmd_plugins},
     {"bench", "training and inference images/s, peak memory and time per op of a network",
      "usage: llx bench EXP.yaml [--set NAME=VALUE]... [--batch N] [--steps N] [--warmup N] [--threads N]\n"
-     "                 [--device auto|cpu|cuda] [--csv]\n"
+     "                 [--device auto|cpu|cuda] [--no-tf32] [--csv]\n"
      "  Builds the model: of EXP.yaml with the training batch (train.batch, or --batch) on random\n"
      "  data and reports the median over --steps (default 10, after --warmup 2) of a training step\n"
      "  (forward, backward, SGD with momentum) and of an inference pass, as images/s; the peak\n"
      "  memory; and the time of a training step per op type.\n"
+     "  --no-tf32  GPU: full fp32 math in convolutions and linear layers (default: TF32)\n"
      "  --csv  one line instead: llx,<exp>,<batch>,<train img/s>,<infer img/s>,<peak MiB>\n",
      cmd_bench},
     {"compare", "the ablation table of run folders: mean ± std over seeds, deltas, best marked",

@@ -7,6 +7,8 @@
 #ifndef LLX_BACKEND_H
 #define LLX_BACKEND_H
 
+#include <stdbool.h>
+
 #include "llx/status.h"
 #include "llx/tensor.h"
 
@@ -29,12 +31,23 @@ struct llx_backend {
     const char *(*describe)(llx_backend *be);
     void (*destroy)(llx_backend *be);
     void *ctx; /* backend-private state */
+    /* CUDA: TF32 tensor-core math for convolutions and linear layers (fp32 storage), as
+     * PyTorch does for convolutions. On by default; false: full fp32 arithmetic. The CPU
+     * ignores it. */
+    bool tf32;
 };
 
 /* The backend for a device name: "cpu", "cuda", or "auto" (the GPU when one exists, else
  * the CPU). An unknown name or a device this build has no backend for is an error that
  * says so. threads: CPU threads (<= 0: the OpenMP default). */
 llx_status llx_backend_create(const char *device, int threads, llx_backend **out, llx_error *err);
+
+/* The CUDA backend on GPU `index` (0: the first): one stream, cuDNN and cuBLAS handles.
+ * LLX_ERR_UNSUPPORTED when this build has no CUDA backend or there is no such device, with
+ * the reason (driver missing, no device, ...) in the message. */
+llx_status llx_backend_cuda_create(int index, llx_backend **out, llx_error *err);
+/* GPUs the CUDA backend can use (0 without a driver or in a build without CUDA). */
+int llx_cuda_device_count(void);
 
 /* The CPU backend: OpenMP threads (threads <= 0: the OpenMP default). */
 llx_status llx_backend_cpu_create(int threads, llx_backend **out, llx_error *err);

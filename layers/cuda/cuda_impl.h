@@ -1,0 +1,73 @@
+/* cuda_impl.h: what the CUDA kernels (layers/cuda/<op>.cu) get from the CUDA backend
+ * (core/src/cuda/backend_cuda.c). Private to the llx library.
+ *
+ * Every kernel runs on the backend's one stream (llx_cuda_stream); cuDNN and cuBLAS calls
+ * go through the backend's handles, which are bound to that stream. Nothing here
+ * synchronises: the engine decides when the host waits (llx_backend.sync, to_host).
+ *
+ * Errors: every CUDA, cuDNN and cuBLAS call is checked, and every launch is followed by
+ * llx_cuda_launched, so a failure is a status whose message names the kernel and the
+ * library's own error text. */
+#ifndef LLX_CUDA_IMPL_H
+#define LLX_CUDA_IMPL_H
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+#include <cudnn.h>
+
+#include "cuda_kernels.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+cudaStream_t llx_cuda_stream(llx_backend *be);
+cudnnHandle_t llx_cuda_cudnn(llx_backend *be);
+cublasHandle_t llx_cuda_cublas(llx_backend *be);
+/* Multiprocessors of the device (grid sizing). */
+int llx_cuda_sm_count(llx_backend *be);
+
+/* Grow-only device scratch (cuDNN workspaces), shared by all kernels of the backend: the
+ * pointer is valid until the next call, which may move it. Growing synchronises the
+ * stream first, so work still queued on the old scratch finishes before it is freed.
+ * bytes 0 gives NULL and LLX_OK. */
+llx_status llx_cuda_scratch(llx_backend *be, size_t bytes, void **out, llx_error *err);
+
+/* A per-backend cache of small values by key (cuDNN algorithms by convolution shape):
+ * get copies the value into val and returns true when the key is there. */
+bool llx_cuda_cache_get(llx_backend *be, const void *key, size_t key_bytes, void *val,
+                        size_t val_bytes);
+llx_status llx_cuda_cache_put(llx_backend *be, const void *key, size_t key_bytes,
+                              const void *val, size_t val_bytes, llx_error *err);
+
+/* "what: <CUDA error name>: <text>" and LLX_ERR_INVALID (NOMEM for out-of-memory). */
+llx_status llx_cuda_check(cudaError_t e, const char *what, llx_error *err);
+llx_status llx_cudnn_check(cudnnStatus_t s, const char *what, llx_error *err);
+llx_status llx_cublas_check(cublasStatus_t s, const char *what, llx_error *err);
+/* After a kernel launch: cudaGetLastError, the message naming the kernel. */
+llx_status llx_cuda_launched(const char *kernel, llx_error *err);
+
+/* LLX_UNSUPPORTED unless every tensor of the call (inputs, output, gradients given) that is
+ * not I32 is F32: the CUDA kernels are F32 only (F64 is the CPU's gradient-check type). */
+llx_status llx_cuda_require_f32(const llx_op_call *c, llx_error *err);
+
+#define LLX_CUDA_TRY(call, what) LLX_TRY(llx_cuda_check((call), (what), err))
+#define LLX_CUDNN_TRY(call, what) LLX_TRY(llx_cudnn_check((call), (what), err))
+#define LLX_CUBLAS_TRY(call, what) LLX_TRY(llx_cublas_check((call), (what), err))
+
+/* Threads per block of the element-wise kernels, and a grid for n elements of a
+ * grid-stride loop (at most a few waves of the device). */
+#define LLX_CUDA_THREADS 256
+static inline unsigned llx_cuda_grid(llx_backend *be, int64_t n)
+{
+    int64_t blocks = (n + LLX_CUDA_THREADS - 1) / LLX_CUDA_THREADS;
+    int64_t cap = (int64_t)llx_cuda_sm_count(be) * 8;
+    if (blocks > cap) blocks = cap;
+    return (unsigned)(blocks < 1 ? 1 : blocks);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
