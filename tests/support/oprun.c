@@ -63,18 +63,48 @@ static double *run_load(const llx_tensor *t)
     return v;
 }
 
+/* Frees tensor data: host memory, or the backend's when the state lives on it. */
+static void run_release(op_run_state *s, void *p)
+{
+    if (!p) return;
+    if (s->on_be) s->be->free(s->be, p);
+    else free(p);
+}
+
 void op_run_teardown(op_run_state *s)
 {
     for (int i = 0; i < LLX_OP_MAX_INPUTS; i++) {
-        free(s->in[i].data);
-        free(s->din[i].data);
+        run_release(s, s->in[i].data);
+        run_release(s, s->din[i].data);
     }
-    free(s->out.data);
-    free(s->dout.data);
-    free(s->saved);
-    free(s->workspace);
-    llx_backend_free(s->be);
+    run_release(s, s->out.data);
+    run_release(s, s->dout.data);
+    run_release(s, s->saved);
+    run_release(s, s->workspace);
+    if (s->own_be) llx_backend_free(s->be);
     memset(s, 0, sizeof *s);
+}
+
+/* Moves host tensor t (built by run_tensor) into be's memory: one extra element, as on the
+ * host, zero-filled by be->alloc. On failure t->data is NULL (nothing to free). */
+static llx_status run_move(llx_backend *be, llx_tensor *t, llx_error *err)
+{
+    if (!t->data) return LLX_OK;
+    size_t bytes = llx_tensor_bytes(t);
+    void *host = t->data, *dev = be->alloc(be, bytes + llx_dtype_size(t->dtype), err);
+    t->data = dev;
+    t->device = be->device;
+    llx_status st = dev ? be->to_device(be, dev, host, bytes, err)
+                        : (err && err->status != LLX_OK ? err->status : LLX_ERR_NOMEM);
+    free(host);
+    return st;
+}
+
+/* saved / workspace: bytes + 1, zero-filled, in be's memory. */
+static llx_status run_scratch(llx_backend *be, size_t bytes, void **out, llx_error *err)
+{
+    *out = be->alloc(be, bytes + 1, err);
+    return *out ? LLX_OK : (err && err->status != LLX_OK ? err->status : LLX_ERR_NOMEM);
 }
 
 llx_status op_run_setup(const gc_case *c, llx_dtype dt, const op_run_opts *opts,
@@ -83,7 +113,12 @@ llx_status op_run_setup(const gc_case *c, llx_dtype dt, const op_run_opts *opts,
     static const op_run_opts none;
     if (!opts) opts = &none;
     memset(s, 0, sizeof *s);
-    LLX_TRY(llx_backend_cpu_create(opts->threads, &s->be, err));
+    if (opts->backend) {
+        s->be = opts->backend;
+    } else {
+        LLX_TRY(llx_backend_cpu_create(opts->threads, &s->be, err));
+        s->own_be = true;
+    }
     uint64_t seed = c->seed ? c->seed : 777;
     llx_shape shapes[LLX_OP_MAX_INPUTS];
     s->call = (llx_op_call){.op = c->op, .attr = c->attr, .n_in = c->n_in,
@@ -128,8 +163,36 @@ llx_status op_run_setup(const gc_case *c, llx_dtype dt, const op_run_opts *opts,
     size_t wb = c->op->workspace_bytes
                     ? c->op->workspace_bytes(c->attr, shapes, c->n_in, &out_shape, dt)
                     : 0;
-    s->saved = calloc(1, sb + 1);
-    s->workspace = calloc(1, wb + 1);
+    if (opts->backend) {
+        /* Everything into the backend's memory. From here teardown frees through be. */
+        llx_tensor *all[2 * LLX_OP_MAX_INPUTS + 2];
+        int n_all = 0;
+        for (int i = 0; i < c->n_in; i++) {
+            all[n_all++] = &s->in[i];
+            all[n_all++] = &s->din[i];
+        }
+        all[n_all++] = &s->out;
+        all[n_all++] = &s->dout;
+        s->on_be = true;
+        st = LLX_OK;
+        for (int k = 0; k < n_all; k++) {
+            if (st == LLX_OK) {
+                st = run_move(s->be, all[k], err);
+            } else { /* not moved: still host memory */
+                free(all[k]->data);
+                all[k]->data = NULL;
+            }
+        }
+        if (st == LLX_OK) st = run_scratch(s->be, sb, &s->saved, err);
+        if (st == LLX_OK) st = run_scratch(s->be, wb, &s->workspace, err);
+        if (st != LLX_OK) {
+            op_run_teardown(s);
+            return st;
+        }
+    } else {
+        s->saved = calloc(1, sb + 1);
+        s->workspace = calloc(1, wb + 1);
+    }
     s->call.out = &s->out;
     s->call.dout = &s->dout;
     s->call.saved = s->saved;
@@ -147,6 +210,48 @@ void op_run_free(op_run_result *r)
     memset(r, 0, sizeof *r);
 }
 
+llx_status op_run_download(const op_run_state *s, const llx_tensor *t, int64_t n, double **out,
+                           llx_error *err)
+{
+    *out = NULL;
+    if (n < 0) n = llx_tensor_numel(t);
+    if (!s->on_be) {
+        llx_tensor part = *t;
+        part.shape = llx_shape1(n);
+        *out = run_load(&part);
+        return LLX_OK;
+    }
+    size_t bytes = (size_t)n * llx_dtype_size(t->dtype);
+    llx_tensor host = *t;
+    host.shape = llx_shape1(n);
+    host.data = malloc(bytes + 1);
+    if (!host.data) return llx_errorf(err, LLX_ERR_NOMEM, "op_run: out of memory");
+    llx_status st = s->be->sync(s->be, err);
+    if (st == LLX_OK) st = s->be->to_host(s->be, host.data, t->data, bytes, err);
+    if (st == LLX_OK) st = s->be->sync(s->be, err);
+    if (st == LLX_OK) *out = run_load(&host);
+    free(host.data);
+    return st;
+}
+
+llx_status op_run_upload(const op_run_state *s, llx_tensor *t, const double *v, int64_t n,
+                         llx_error *err)
+{
+    if (n < 0) n = llx_tensor_numel(t);
+    llx_tensor host = run_tensor("upload", t->dtype, llx_shape1(n), v);
+    if (!host.data) return llx_errorf(err, LLX_ERR_NOMEM, "op_run: out of memory");
+    size_t bytes = (size_t)n * llx_dtype_size(t->dtype);
+    llx_status st = LLX_OK;
+    if (s->on_be) {
+        st = s->be->to_device(s->be, t->data, host.data, bytes, err);
+        if (st == LLX_OK) st = s->be->sync(s->be, err);
+    } else if (bytes) {
+        memcpy(t->data, host.data, bytes);
+    }
+    free(host.data);
+    return st;
+}
+
 llx_status op_run(const gc_case *c, llx_dtype dt, const op_run_opts *opts, op_run_result *r,
                   llx_error *err)
 {
@@ -156,13 +261,22 @@ llx_status op_run(const gc_case *c, llx_dtype dt, const op_run_opts *opts, op_ru
     llx_status st = llx_op_forward(&s.call, err);
     if (st == LLX_OK) {
         r->out_shape = s.out.shape;
-        r->out = run_load(&s.out);
-        for (int i = 0; i < c->n_in; i++) r->in[i] = run_load(&s.in[i]);
-        if (!(opts && opts->forward_only)) st = llx_op_backward(&s.call, err);
+        if (!s.on_be) {
+            r->out = run_load(&s.out);
+            for (int i = 0; i < c->n_in; i++) r->in[i] = run_load(&s.in[i]);
+        } else {
+            st = op_run_download(&s, &s.out, -1, &r->out, err);
+            for (int i = 0; i < c->n_in && st == LLX_OK; i++)
+                st = op_run_download(&s, &s.in[i], -1, &r->in[i], err);
+        }
+        if (st == LLX_OK && !(opts && opts->forward_only)) st = llx_op_backward(&s.call, err);
     }
     if (st == LLX_OK && !(opts && opts->forward_only))
-        for (int i = 0; i < c->n_in; i++)
-            if (s.call.din[i]) r->din[i] = run_load(&s.din[i]);
+        for (int i = 0; i < c->n_in && st == LLX_OK; i++) {
+            if (!s.call.din[i]) continue;
+            if (!s.on_be) r->din[i] = run_load(&s.din[i]);
+            else st = op_run_download(&s, &s.din[i], -1, &r->din[i], err);
+        }
     op_run_teardown(&s);
     if (st != LLX_OK) op_run_free(r);
     return st;

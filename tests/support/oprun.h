@@ -1,4 +1,5 @@
-/* oprun.h: runs one op forward (and backward) on the CPU on tensors built from doubles.
+/* oprun.h: runs one op forward (and backward) on tensors built from doubles, on the CPU or
+ * on a backend given (the CUDA backend: tests/test_gpu_ops.c).
  *
  * An op test describes the op and its inputs with a gc_case (gradcheck.h: op, attr, n_in,
  * input shapes and fills, training, seed) and calls op_run with a dtype and options:
@@ -19,7 +20,14 @@
  * accumulates into din; din[i] starts from opts->din[i] (NULL: zeros).
  *
  * Everything returned is a malloc'd double copy (op_run_free frees it): values are
- * widened from the tensor's dtype, so an F32 run gives float values as doubles. */
+ * widened from the tensor's dtype, so an F32 run gives float values as doubles.
+ *
+ * Backend. Without opts->backend the op runs on a CPU backend of its own (opts->threads)
+ * on plain host tensors. With opts->backend (any device; not freed) every tensor, the saved
+ * state and the workspace live in that backend's memory (be->alloc): inputs, the din seeds
+ * and dout are built on the host exactly as above, then copied with be->to_device, and the
+ * results come back with be->to_host after be->sync. The same case and seed therefore give
+ * the same inputs on every backend. */
 #ifndef LLX_TESTS_OPRUN_H
 #define LLX_TESTS_OPRUN_H
 
@@ -32,6 +40,7 @@ typedef struct op_run_opts {
     const double *dout;          /* gradient of the output (NULL: drawn, in [-1, 1)) */
     const double *const *din;    /* din[i]: starting gradient of input i (NULL: zeros) */
     bool forward_only;           /* skip backward: the result's din[] stay NULL */
+    llx_backend *backend;        /* run on this backend (threads ignored; NULL: own CPU one) */
 } op_run_opts;
 
 typedef struct op_run_result {
@@ -66,6 +75,9 @@ typedef struct op_run_state {
     llx_tensor in[LLX_OP_MAX_INPUTS], din[LLX_OP_MAX_INPUTS], out, dout;
     void *saved, *workspace;
     llx_op_call call; /* ready for llx_op_forward / llx_op_backward; din[i] NULL: none */
+    bool own_be;      /* be was created by setup (teardown frees it) */
+    bool on_be;       /* opts->backend given: tensor data, saved and workspace are be->alloc'd
+                         (device memory on a GPU: use op_run_download / op_run_upload) */
 } op_run_state;
 
 /* Builds s as op_run does (forward_only ignored). On failure frees what it built, fills err
@@ -74,5 +86,15 @@ llx_status op_run_setup(const gc_case *c, llx_dtype dt, const op_run_opts *opts,
                         op_run_state *s, llx_error *err);
 
 void op_run_teardown(op_run_state *s);
+
+/* The first n elements (n < 0: all of t's current shape) of tensor t of state s as a
+ * malloc'd double array in *out (widened from t's dtype), fetched with be->sync and
+ * be->to_host when s->on_be. On failure *out is NULL and err says why. */
+llx_status op_run_download(const op_run_state *s, const llx_tensor *t, int64_t n, double **out,
+                           llx_error *err);
+/* Stores v (n doubles, n < 0: t's numel), converted to t's dtype, into the first n elements
+ * of tensor t of state s (be->to_device when s->on_be). */
+llx_status op_run_upload(const op_run_state *s, llx_tensor *t, const double *v, int64_t n,
+                         llx_error *err);
 
 #endif

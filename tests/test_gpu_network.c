@@ -1,0 +1,450 @@
+/* test_gpu_network.c: whole networks on the CUDA backend against the CPU backend.
+ *
+ * Each model is built twice from its experiment YAML (with --set overrides, plugins from the
+ * build's plugin folder) and compiled with the same seed on a CPU backend and on the CUDA
+ * backend; the initial parameters and buffers must then be bit-identical. Both get the same
+ * random input batch and labels (copied with be->to_device), and every comparison below
+ * reads both sides back with be->to_host.
+ *
+ * The narrow ResNet (experiments/narrow_resnet.yaml: width 16, 48x48, batch 8) with each
+ * attention: none, se, cbam, eca, llam:
+ *   1. TF32 off: training forward + backward: loss, logits, BN running statistics, every
+ *      parameter gradient (the worst tensor is named).
+ *   2. 3 SGD steps (llx_sgd_update_all: lr 0.05, momentum 0.9, weight decay 5e-4 on
+ *      weights with more than one dimension, as the trainer does, nesterov off), a new batch
+ *      each step: every parameter, velocity and BN running statistic afterwards.
+ *   3. Eval-mode forward (running statistics): logits.
+ *   4. A short last batch (5 of the 8 planned, llx_graph_set_batch): loss, logits, gradients.
+ *   5. TF32 on: a training forward: logits.
+ * ResNet-18 (experiments/resnet18.yaml, 7 classes, size=64, batch 2), TF32 off: training
+ * forward + backward (loss, logits, running statistics, every gradient), then the eval-mode
+ * forward (logits).
+ *
+ * Tolerances (normwise relative error ||gpu - cpu||_2 / ||cpu||_2; NaN/Inf never passes):
+ *   TF32 off: loss, logits, BN running statistics, weights after SGD      <= 1e-4 (TOL_VAL)
+ *             parameter gradients, velocities (tens of ops deep, through
+ *             every BN backward; each tensor on its own)                   <= 1e-3 (TOL_GRAD)
+ *   TF32 on:  logits                                                        <= 1e-2 (TOL_TF32)
+ *
+ * Without a CUDA device: "SKIP test_gpu_network: no CUDA device (...)", exit 77. */
+#include <math.h>
+#include <time.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gpu_check.h"
+#include "llx/llx.h"
+#include "llx_fixture.h"
+
+#define TOL_VAL 1e-4
+#define TOL_GRAD 1e-3
+#define TOL_TF32 1e-2
+#define SEED 2024
+
+static llx_backend *gpu, *cpu;
+static llx_registry *reg;
+
+/* One compiled model on one backend, with the optimiser's velocity buffers. */
+typedef struct net {
+    llx_backend *be;
+    llx_graph *g;
+    llx_node_id logits, loss;
+    int n_params;
+    llx_node_id *params; /* PARAM nodes in graph order */
+    llx_tensor *velocity;
+    bool *decay;
+} net;
+
+static void net_free(net *n)
+{
+    if (n->velocity)
+        for (int i = 0; i < n->n_params; i++)
+            if (n->velocity[i].data) n->be->free(n->be, n->velocity[i].data);
+    free(n->velocity);
+    free(n->params);
+    free(n->decay);
+    llx_graph_free(n->g);
+    memset(n, 0, sizeof *n);
+}
+
+static llx_status net_build(const char *experiment, const char *const *sets, int n_sets,
+                            int batch, llx_backend *be, net *n, llx_error *err)
+{
+    memset(n, 0, sizeof *n);
+    n->be = be;
+    LLX_TRY(fixture_build_experiment(reg, experiment, sets, n_sets, batch, &n->g, &n->logits, err));
+    LLX_TRY(llx_graph_add_loss(n->g, n->logits, NULL, 0, &n->loss, err));
+    LLX_TRY(llx_graph_compile(n->g, be, SEED, err));
+    size_t nodes = llx_graph_node_count(n->g);
+    n->params = calloc(nodes, sizeof *n->params);
+    n->velocity = calloc(nodes, sizeof *n->velocity);
+    n->decay = calloc(nodes, sizeof *n->decay);
+    if (!n->params || !n->velocity || !n->decay)
+        return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < nodes; i++) {
+        if (llx_graph_node_kind(n->g, (llx_node_id)i) != LLX_NODE_PARAM) continue;
+        llx_tensor *w = llx_graph_value(n->g, (llx_node_id)i);
+        int k = n->n_params++;
+        n->params[k] = (llx_node_id)i;
+        n->decay[k] = w->shape.ndim > 1; /* no decay for BN parameters and biases */
+        n->velocity[k] = *w;
+        n->velocity[k].data = be->alloc(be, llx_tensor_bytes(w), err);
+        if (!n->velocity[k].data) return err->status;
+    }
+    return LLX_OK;
+}
+
+/* Both nets (true), or neither (false, the reason CHECKed). */
+static bool build_pair(const char *label, const char *experiment, const char *const *sets,
+                       int n_sets, int batch, net *c, net *g)
+{
+    llx_error err = {0};
+    memset(c, 0, sizeof *c);
+    memset(g, 0, sizeof *g);
+    llx_status st = net_build(experiment, sets, n_sets, batch, cpu, c, &err);
+    CHECK_MSG(st == LLX_OK, "%s: cpu build: %s", label, err.msg);
+    if (st == LLX_OK) {
+        st = net_build(experiment, sets, n_sets, batch, gpu, g, &err);
+        CHECK_MSG(st == LLX_OK, "%s: gpu build: %s", label, err.msg);
+    }
+    if (st != LLX_OK) {
+        net_free(c);
+        net_free(g);
+        return false;
+    }
+    return true;
+}
+
+/* Tensor t of net n as doubles (malloc'd; NULL on failure, CHECKed). */
+static double *fetch(const net *n, const llx_tensor *t)
+{
+    llx_error err = {0};
+    int64_t k = llx_tensor_numel(t);
+    float *h = malloc((size_t)k * sizeof *h + 1);
+    llx_status st = gpu_fetch(n->be, h, t->data, (size_t)k * sizeof *h, &err);
+    CHECK_MSG(st == LLX_OK, "reading '%s' back from %s: %s", t->name ? t->name : "?", n->be->name,
+              err.msg);
+    double *v = st == LLX_OK ? gpu_f32_to_f64(h, k) : NULL;
+    free(h);
+    return v;
+}
+
+typedef struct worst {
+    double rel;
+    char what[128];
+    int compared, failed;
+} worst;
+
+/* Compares tensor t_g of the GPU net with t_c of the CPU net; keeps the worst. */
+static int compare_tensor(const char *ctx, const char *what, const net *c, const llx_tensor *t_c,
+                          const net *g, const llx_tensor *t_g, double tol, worst *w)
+{
+    double *vc = fetch(c, t_c), *vg = fetch(g, t_g), rel = INFINITY;
+    int ok = vc && vg &&
+             gpu_check(ctx, what, &t_c->shape, vg, vc, llx_tensor_numel(t_c), tol, &rel);
+    if (w) {
+        w->compared++;
+        if (!ok) w->failed++;
+        if (w->compared == 1 || !(rel <= w->rel)) {
+            w->rel = rel;
+            snprintf(w->what, sizeof w->what, "%s", what);
+        }
+    }
+    free(vc);
+    free(vg);
+    return ok;
+}
+
+static int compare_node(const char *ctx, const net *c, const net *g, llx_node_id id, bool grad,
+                        double tol, worst *w)
+{
+    char what[160];
+    snprintf(what, sizeof what, "%s%s", llx_graph_node_name(c->g, id), grad ? " (gradient)" : "");
+    const llx_tensor *tc = grad ? llx_graph_grad(c->g, id) : llx_graph_value(c->g, id);
+    const llx_tensor *tg = grad ? llx_graph_grad(g->g, id) : llx_graph_value(g->g, id);
+    if (!tc || !tg) {
+        CHECK_MSG(tc == NULL && tg == NULL, "%s: %s missing on one side", ctx, what);
+        return tc == NULL && tg == NULL;
+    }
+    return compare_tensor(ctx, what, c, tc, g, tg, tol, w);
+}
+
+/* Every node of a kind: parameters (values or gradients) or buffers (running stats). */
+static int compare_kind(const char *ctx, const net *c, const net *g, llx_node_kind kind, bool grad,
+                        double tol, worst *w)
+{
+    int ok = 1;
+    size_t nodes = llx_graph_node_count(c->g);
+    CHECK_MSG(nodes == llx_graph_node_count(g->g), "%s: node counts differ", ctx);
+    for (size_t i = 0; i < nodes; i++)
+        if (llx_graph_node_kind(c->g, (llx_node_id)i) == kind)
+            ok &= compare_node(ctx, c, g, (llx_node_id)i, grad, tol, w);
+    return ok;
+}
+
+static void report(const char *ctx, const char *what, const worst *w, double tol)
+{
+    printf("     %-4s %-36s %-28s %3d tensors, worst rel %.2e (%s), tol %.0e\n",
+           w->failed ? "FAIL" : "ok", ctx, what, w->compared, w->rel, w->what, tol);
+    CHECK_MSG(w->failed == 0, "%s: %s: %d of %d tensors differ (details above)", ctx, what,
+              w->failed, w->compared);
+}
+
+/* Initial parameters and buffers bit-identical on both backends. */
+static void check_same_init(const char *ctx, const net *c, const net *g)
+{
+    int compared = 0, differ = 0;
+    size_t nodes = llx_graph_node_count(c->g);
+    for (size_t i = 0; i < nodes; i++) {
+        llx_node_kind k = llx_graph_node_kind(c->g, (llx_node_id)i);
+        if (k != LLX_NODE_PARAM && k != LLX_NODE_BUFFER) continue;
+        const llx_tensor *tc = llx_graph_value(c->g, (llx_node_id)i);
+        const llx_tensor *tg = llx_graph_value(g->g, (llx_node_id)i);
+        double *vc = fetch(c, tc), *vg = fetch(g, tg);
+        int64_t n = llx_tensor_numel(tc);
+        compared++;
+        if (!vc || !vg || llx_tensor_numel(tg) != n || memcmp(vc, vg, (size_t)n * sizeof *vc) != 0) {
+            differ++;
+            fprintf(stderr, "  FAIL %s: initial '%s' differs between the backends\n", ctx,
+                    llx_graph_node_name(c->g, (llx_node_id)i));
+        }
+        free(vc);
+        free(vg);
+    }
+    CHECK_MSG(differ == 0, "%s: %d of %d initial tensors differ (same seed)", ctx, differ, compared);
+}
+
+/* A random batch (inputs in [-1, 1), labels in [0, classes)) into both nets. */
+static void feed(const net *c, const net *g, uint64_t seed)
+{
+    llx_error err = {0};
+    const net *nets[2] = {c, g};
+    const llx_tensor *x = llx_graph_value(c->g, llx_graph_input_node(c->g));
+    const llx_tensor *y = llx_graph_value(c->g, llx_graph_labels_node(c->g));
+    int64_t nx = llx_tensor_numel(x), ny = llx_tensor_numel(y);
+    int64_t classes = llx_graph_node_shape(c->g, c->logits).dim[1];
+    float *hx = malloc((size_t)nx * sizeof *hx);
+    int32_t *hy = malloc((size_t)ny * sizeof *hy);
+    gpu_fill_uniform_f32(hx, nx, seed, -1, 1);
+    for (int64_t i = 0; i < ny; i++) hy[i] = (int32_t)((i * 5 + (int64_t)seed) % classes);
+    for (int k = 0; k < 2; k++) {
+        llx_backend *be = nets[k]->be;
+        llx_tensor *xk = llx_graph_value(nets[k]->g, llx_graph_input_node(nets[k]->g));
+        llx_tensor *yk = llx_graph_value(nets[k]->g, llx_graph_labels_node(nets[k]->g));
+        CHECK_MSG(be->to_device(be, xk->data, hx, (size_t)nx * sizeof *hx, &err) == LLX_OK &&
+                      be->to_device(be, yk->data, hy, (size_t)ny * sizeof *hy, &err) == LLX_OK,
+                  "feeding %s: %s", be->name, err.msg);
+    }
+    free(hx);
+    free(hy);
+}
+
+/* Forward (and backward from the loss after zeroing parameter gradients) on both. */
+static bool run_both(const char *ctx, const net *c, const net *g, bool training, bool backward)
+{
+    llx_error err = {0};
+    const net *nets[2] = {c, g};
+    for (int k = 0; k < 2; k++) {
+        llx_graph *gr = nets[k]->g;
+        llx_status st = llx_graph_forward(gr, training, &err);
+        if (st == LLX_OK && backward) st = llx_graph_zero_grad(gr, &err);
+        if (st == LLX_OK && backward) st = llx_graph_backward(gr, nets[k]->loss, &err);
+        if (st == LLX_OK) st = nets[k]->be->sync(nets[k]->be, &err);
+        CHECK_MSG(st == LLX_OK, "%s: %s %s: %s", ctx, nets[k]->be->name,
+                  backward ? "forward/backward" : "forward", err.msg);
+        if (st != LLX_OK) return false;
+    }
+    return true;
+}
+
+static llx_status sgd_step(net *n, bool first_step, llx_error *err)
+{
+    const llx_sgd_params p = {.lr = 0.05, .momentum = 0.9, .weight_decay = 5e-4, .nesterov = false};
+    llx_tensor **w = malloc((size_t)n->n_params * sizeof *w);
+    const llx_tensor **g = malloc((size_t)n->n_params * sizeof *g);
+    llx_tensor **v = malloc((size_t)n->n_params * sizeof *v);
+    for (int i = 0; i < n->n_params; i++) {
+        w[i] = llx_graph_value(n->g, n->params[i]);
+        g[i] = llx_graph_grad(n->g, n->params[i]);
+        v[i] = &n->velocity[i];
+    }
+    llx_status st = llx_sgd_update_all(n->be, &p, first_step, n->n_params, w,
+                                       (const llx_tensor *const *)g, v, n->decay, err);
+    free(w);
+    free(g);
+    free(v);
+    return st;
+}
+
+/* Loss, logits and (training) BN running statistics after a forward pass. */
+static void compare_forward(const char *ctx, const char *what, const net *c, const net *g,
+                            bool training, double tol)
+{
+    worst w = {0};
+    compare_node(ctx, c, g, c->logits, false, tol, &w);
+    if (training) {
+        compare_node(ctx, c, g, c->loss, false, tol, &w);
+        compare_kind(ctx, c, g, LLX_NODE_BUFFER, false, tol, &w);
+    }
+    report(ctx, what, &w, tol);
+}
+
+static void compare_grads(const char *ctx, const char *what, const net *c, const net *g)
+{
+    worst w = {0};
+    compare_kind(ctx, c, g, LLX_NODE_PARAM, true, TOL_GRAD, &w);
+    report(ctx, what, &w, TOL_GRAD);
+}
+
+static void print_loss(const char *ctx, const net *c, const net *g)
+{
+    double *lc = fetch(c, llx_graph_value(c->g, c->loss)), *lg = fetch(g, llx_graph_value(g->g, g->loss));
+    if (lc && lg) printf("     ..   %-36s loss cpu %.7f gpu %.7f\n", ctx, lc[0], lg[0]);
+    free(lc);
+    free(lg);
+}
+
+/* ------------------------------------------------------------------ narrow ResNet */
+
+static void narrow_case(const char *attention)
+{
+    char set[64], ctx[96];
+    snprintf(set, sizeof set, "attention=%s", attention);
+    snprintf(ctx, sizeof ctx, "narrow_resnet %s", set);
+    const char *sets[] = {set};
+    net c, g;
+    if (!build_pair(ctx, "narrow_resnet.yaml", sets, 1, 8, &c, &g)) return;
+    llx_error err = {0};
+    check_same_init(ctx, &c, &g);
+    gpu->tf32 = false;
+
+    /* 1. forward (training) + backward */
+    feed(&c, &g, 1);
+    if (run_both(ctx, &c, &g, true, true)) {
+        print_loss(ctx, &c, &g);
+        compare_forward(ctx, "train fwd [tf32 off]", &c, &g, true, TOL_VAL);
+        compare_grads(ctx, "gradients [tf32 off]", &c, &g);
+    }
+
+    /* 2. three SGD steps: the gradients above, then two new batches */
+    bool ok = true;
+    for (int step = 0; step < 3 && ok; step++) {
+        if (step > 0) {
+            feed(&c, &g, 10 + (uint64_t)step);
+            ok = run_both(ctx, &c, &g, true, true);
+        }
+        for (int k = 0; k < 2 && ok; k++) {
+            net *n = k ? &g : &c;
+            llx_status st = sgd_step(n, step == 0, &err);
+            CHECK_MSG(st == LLX_OK, "%s: %s sgd step %d: %s", ctx, n->be->name, step + 1, err.msg);
+            ok = st == LLX_OK;
+        }
+    }
+    if (ok) {
+        worst w = {0};
+        compare_kind(ctx, &c, &g, LLX_NODE_PARAM, false, TOL_VAL, &w);
+        compare_kind(ctx, &c, &g, LLX_NODE_BUFFER, false, TOL_VAL, &w);
+        report(ctx, "weights+stats, 3 sgd steps", &w, TOL_VAL);
+        worst wv = {0};
+        for (int i = 0; i < c.n_params; i++) {
+            char what[160];
+            snprintf(what, sizeof what, "%s (velocity)", llx_graph_node_name(c.g, c.params[i]));
+            compare_tensor(ctx, what, &c, &c.velocity[i], &g, &g.velocity[i], TOL_GRAD, &wv);
+        }
+        report(ctx, "velocities, 3 sgd steps", &wv, TOL_GRAD);
+    }
+
+    /* 3. eval-mode forward */
+    feed(&c, &g, 20);
+    if (run_both(ctx, &c, &g, false, false))
+        compare_forward(ctx, "eval fwd [tf32 off]", &c, &g, false, TOL_VAL);
+
+    /* 4. short last batch: 5 of the 8 planned */
+    bool short_ok = llx_graph_set_batch(c.g, 5, &err) == LLX_OK &&
+                    llx_graph_set_batch(g.g, 5, &err) == LLX_OK;
+    CHECK_MSG(short_ok, "%s: set_batch 5: %s", ctx, err.msg);
+    if (short_ok) {
+        feed(&c, &g, 30);
+        if (run_both(ctx, &c, &g, true, true)) {
+            compare_forward(ctx, "batch 5 of 8 train fwd", &c, &g, true, TOL_VAL);
+            compare_grads(ctx, "batch 5 of 8 gradients", &c, &g);
+        }
+        short_ok = llx_graph_set_batch(c.g, 8, &err) == LLX_OK &&
+                   llx_graph_set_batch(g.g, 8, &err) == LLX_OK;
+        CHECK_MSG(short_ok, "%s: set_batch 8: %s", ctx, err.msg);
+    }
+
+    /* 5. TF32 on */
+    gpu->tf32 = true;
+    feed(&c, &g, 40);
+    if (run_both(ctx, &c, &g, true, false)) {
+        worst w = {0};
+        compare_node(ctx, &c, &g, c.logits, false, TOL_TF32, &w);
+        report(ctx, "train fwd logits [tf32 on]", &w, TOL_TF32);
+    }
+    gpu->tf32 = false;
+    net_free(&c);
+    net_free(&g);
+}
+
+static void test_narrow_none(void) { narrow_case("none"); }
+static void test_narrow_se(void) { narrow_case("se"); }
+static void test_narrow_cbam(void) { narrow_case("cbam"); }
+static void test_narrow_eca(void) { narrow_case("eca"); }
+static void test_narrow_llam(void) { narrow_case("llam"); }
+
+/* ------------------------------------------------------------------ ResNet-18 */
+
+static void test_resnet18(void)
+{
+    const char *ctx = "resnet18 size=64 batch 2";
+    const char *sets[] = {"size=64", "classes=7"};
+    net c, g;
+    if (!build_pair(ctx, "resnet18.yaml", sets, 2, 2, &c, &g)) return;
+    check_same_init(ctx, &c, &g);
+    gpu->tf32 = false;
+    feed(&c, &g, 50);
+    if (run_both(ctx, &c, &g, true, true)) {
+        print_loss(ctx, &c, &g);
+        compare_forward(ctx, "train fwd [tf32 off]", &c, &g, true, TOL_VAL);
+        compare_grads(ctx, "gradients [tf32 off]", &c, &g);
+    }
+    if (run_both(ctx, &c, &g, false, false))
+        compare_forward(ctx, "eval fwd [tf32 off]", &c, &g, false, TOL_VAL);
+    net_free(&c);
+    net_free(&g);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int main(void)
+{
+    double t0 = now_s();
+    llx_error err = {0};
+    gpu = gpu_backend_or_skip("test_gpu_network");
+    if (llx_backend_cpu_create(0, &cpu, &err) != LLX_OK) {
+        fprintf(stderr, "setup: cpu backend: %s\n", err.msg);
+        return 1;
+    }
+    if (!(reg = fixture_registry_open(&err))) return 1;
+    printf("tolerances (||gpu - cpu|| / ||cpu||): tf32 off: loss/logits/running stats/weights %.0e, "
+           "gradients/velocities %.0e; tf32 on: logits %.0e; initial weights bit-identical\n",
+           TOL_VAL, TOL_GRAD, TOL_TF32);
+    RUN(test_narrow_none);
+    RUN(test_narrow_se);
+    RUN(test_narrow_cbam);
+    RUN(test_narrow_eca);
+    RUN(test_narrow_llam);
+    RUN(test_resnet18);
+    fixture_registry_close(reg);
+    llx_backend_free(cpu);
+    llx_backend_free(gpu);
+    printf("test_gpu_network: %.1f s\n", now_s() - t0);
+    return check_report();
+}
