@@ -6,6 +6,11 @@ Run with Debian's python3-torch (not the pyenv python):
     /usr/bin/python3 tools/bench_pytorch.py --model resnet18 --attention llam --size 112 \\
         --batch 16 --steps 10 --warmup 2 --threads 2
 
+On a GPU (tools/gpu_check.sh runs this with the GPU machine's python3):
+
+    python3 tools/bench_pytorch.py --device cuda --torchvision --model resnet18 \\
+        --attention llam --size 112 --batch 256 --steps 10 --warmup 3
+
 The modules are imported from tests/fixtures/make_golden.py and
 make_attention_golden.py, the PyTorch mirrors the golden tests check llx
 against, so the architecture is identical:
@@ -16,6 +21,17 @@ A training step is zero_grad + forward (train mode) + cross-entropy + backward
 under no_grad. Each is the median over --steps after --warmup, on random
 input and labels. Prints one CSV line:
     torch,<model>-<attention>,<size>,<batch>,<train img/s>,<infer img/s>,<peak MiB>
+
+--device cuda: the data lives on the GPU, every timed step ends with
+torch.cuda.synchronize() (as llx bench syncs its backend), cuDNN autotuning is on
+(torch.backends.cudnn.benchmark; --no-cudnn-benchmark turns it off) and TF32 is
+PyTorch's default (cuDNN convolutions in TF32, matmuls in full fp32; --no-tf32:
+both fp32). The peak column is then torch.cuda.max_memory_allocated, not RSS.
+--torchvision (resnet18 only): the network is torchvision.models.resnet18(num_classes=7)
+itself, with the attention module set into every BasicBlock at the place of llx's
+basic_block `attention:` hook (after bn2, before the residual add, called as
+attn(cur, pre, shortcut)); its parameter names and shapes are checked against the
+golden ResNet above.
 """
 import argparse
 import os
@@ -23,6 +39,7 @@ import resource
 import statistics
 import sys
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "fixtures"))
@@ -66,13 +83,45 @@ def build(model, attention):
     return NarrowResNet(width=16, classes=7, attention=attn)
 
 
-def timed(fn, warmup, steps):
+def _block_forward(self, x):
+    """torchvision's BasicBlock.forward with the attention where basic_block has it
+    (the forward of make_golden.BasicBlock)."""
+    pre = self.relu(self.bn1(self.conv1(x)))
+    out = self.bn2(self.conv2(pre))
+    sc = x if self.downsample is None else self.downsample(x)
+    if self.attn is not None:
+        out = self.attn(out, pre, sc)
+    return self.relu(out + sc)
+
+
+def build_torchvision(attention):
+    """torchvision.models.resnet18(num_classes=7), attention in every BasicBlock."""
+    import torchvision
+
+    net = torchvision.models.resnet18(num_classes=7)
+    make = factory(ATTENTION[attention]) if ATTENTION[attention] else None
+    if make is not None:
+        for stage in (net.layer1, net.layer2, net.layer3, net.layer4):
+            for block in stage:
+                block.attn = make(block.bn2.num_features)
+                block.forward = types.MethodType(_block_forward, block)
+    shapes = lambda m: {k: tuple(v.shape) for k, v in m.state_dict().items()}  # noqa: E731
+    got, want = shapes(net), shapes(build("resnet18", attention))
+    if got != want:
+        diff = sorted(set(got.items()) ^ set(want.items()))[:6]
+        raise SystemExit("bench_pytorch: torchvision resnet18 differs from the golden ResNet: %s" % diff)
+    return net
+
+
+def timed(fn, warmup, steps, sync=lambda: None):
     for _ in range(warmup):
         fn()
     times = []
     for _ in range(steps):
+        sync()
         t0 = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 
@@ -86,13 +135,34 @@ def main():
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=0, help="0: torch's default")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--torchvision", action="store_true",
+                   help="resnet18 from torchvision.models (attention set into its blocks)")
+    p.add_argument("--no-tf32", action="store_true", help="cuda: fp32 convolutions and matmuls")
+    p.add_argument("--no-cudnn-benchmark", action="store_true", help="cuda: no cuDNN autotuning")
     a = p.parse_args()
+    if a.torchvision and a.model != "resnet18":
+        p.error("--torchvision builds resnet18 only")
     if a.threads > 0:
         torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
+    sync = lambda: None  # noqa: E731
+    if a.device == "cuda":
+        if not torch.cuda.is_available():
+            raise SystemExit("bench_pytorch: --device cuda, but torch %s sees no GPU" % torch.__version__)
+        torch.backends.cudnn.benchmark = not a.no_cudnn_benchmark
+        if a.no_tf32:
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
+        sync = torch.cuda.synchronize
+        print("bench_pytorch: %s, torch %s, cuDNN %s, cudnn.benchmark %s, tf32 conv %s matmul %s"
+              % (torch.cuda.get_device_name(), torch.__version__, torch.backends.cudnn.version(),
+                 torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32,
+                 torch.backends.cuda.matmul.allow_tf32), file=sys.stderr)
     torch.manual_seed(1)
-    net = build(a.model, a.attention)
-    x = torch.rand(a.batch, 3, a.size, a.size) * 2 - 1
-    y = torch.randint(0, 7, (a.batch,))
+    net = (build_torchvision(a.attention) if a.torchvision else build(a.model, a.attention)).to(dev)
+    x = torch.rand(a.batch, 3, a.size, a.size, device=dev) * 2 - 1
+    y = torch.randint(0, 7, (a.batch,), device=dev)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -106,10 +176,13 @@ def main():
             net(x)
 
     net.train()
-    train_s = timed(train_step, a.warmup, a.steps)
+    train_s = timed(train_step, a.warmup, a.steps, sync)
     net.eval()
-    infer_s = timed(infer, a.warmup, a.steps)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    infer_s = timed(infer, a.warmup, a.steps, sync)
+    if a.device == "cuda":
+        peak = torch.cuda.max_memory_allocated() / 1048576.0
+    else:
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     print("torch,%s-%s,%d,%d,%.2f,%.2f,%.1f" % (a.model, a.attention, a.size, a.batch, a.batch / train_s,
                                                a.batch / infer_s, peak))
 
