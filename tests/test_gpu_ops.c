@@ -789,16 +789,9 @@ static void test_f64_refused(void)
     op_run_free(&r);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int main(void)
 {
-    double t0 = now_s();
+    double t0 = gpu_now_s();
     gpu = gpu_backend_or_skip("test_gpu_ops");
     printf("tolerances (||gpu - cpu|| / ||cpu||): tf32 off: element-wise %.0e, conv/linear/BN/"
            "reductions %.0e; tf32 on: conv/linear %.0e; unchanged inputs bit-identical\n",
@@ -816,6 +809,6 @@ int main(void)
     RUN(test_sgd_update_all);
     RUN(test_f64_refused);
     llx_backend_free(gpu);
-    printf("test_gpu_ops: %.1f s\n", now_s() - t0);
+    printf("test_gpu_ops: %.1f s\n", gpu_now_s() - t0);
     return check_report();
 }

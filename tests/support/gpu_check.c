@@ -2,6 +2,7 @@
 #include "gpu_check.h"
 
 #include <math.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,4 +161,11 @@ llx_status gpu_fetch(llx_backend *be, void *host, const void *src, size_t bytes,
     LLX_TRY(be->sync(be, err));
     if (bytes) LLX_TRY(be->to_host(be, host, src, bytes, err));
     return be->sync(be, err);
+}
+
+double gpu_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }

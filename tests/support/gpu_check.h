@@ -66,4 +66,7 @@ void gpu_fill_uniform_f32(float *p, int64_t n, uint64_t seed, double lo, double 
 /* Copies bytes from tensor data on be into host memory (be->to_host, then be->sync). */
 llx_status gpu_fetch(llx_backend *be, void *host, const void *src, size_t bytes, llx_error *err);
 
+/* Seconds on the monotonic clock (the programs report their run time). */
+double gpu_now_s(void);
+
 #endif
