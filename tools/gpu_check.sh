@@ -155,7 +155,21 @@ llx_ld=$(find "$root" -path '*/lib/*' \( -name '*.so' -o -name '*.so.*' \) -prin
          sort -u | paste -sd: -)
 
 # The machine's cuDNN and cuBLAS: CUDA toolkit folders, the system's, then Python's nvidia wheels.
-cands=(/usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib)
+# First the folder of the cuDNN that PyTorch itself loads, so both sides of the benchmark run the
+# same cuDNN (on the H200 of 2026-11-28 the system's was 9.14, PyTorch's wheel 9.19).
+cands=()
+torch_cudnn=$("$python" - 2>/dev/null <<'EOF2'
+import os, torch
+torch.backends.cudnn.version()  # loads libcudnn
+for line in open("/proc/self/maps"):
+    path = line.split()[-1]
+    if os.path.basename(path).startswith("libcudnn.so"):
+        print(os.path.dirname(path))
+        break
+EOF2
+)
+[ -n "$torch_cudnn" ] && cands+=("$torch_cudnn") && echo "PyTorch's cuDNN: $torch_cudnn"
+cands+=(/usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib)
 for d in /usr/local/cuda-*/lib64 /usr/local/cuda-*/lib /usr/lib/x86_64-linux-gnu; do [ -d "$d" ] && cands+=("$d"); done
 while IFS= read -r d; do [ -n "$d" ] && cands+=("$d"); done < <("$python" - 2>/dev/null <<'EOF'
 import glob, os
@@ -250,33 +264,45 @@ fi
 # ---- 5. benchmarks -----------------------------------------------------------------------------
 echo "system,model,size,batch,train_img_s,infer_img_s,peak_mib (llx: host RSS; torch on cuda: max_memory_allocated)" \
   > "$out/bench.csv"
-# bench_one NAME ATTENTION: llx bench (its full report, with the time per op type, goes to bench.log),
-# then tools/bench_pytorch.py; one CSV line each goes to bench.csv:
-# llx|torch,resnet18-<attention>,112,<batch>,<train img/s>,<infer img/s>,<peak MiB>.
-bench_one() {
-  local name=$1 attn=$2 tmp
+# bench_llx SYSTEM ATTENTION [VAR=VALUE...]: llx bench with those variables set (its full report,
+# with the time per op type and, under LLX_CUDA_VERBOSE, the convolution engines chosen, goes to
+# bench.log); bench_torch ATTENTION: tools/bench_pytorch.py. One CSV line each goes to bench.csv:
+# SYSTEM|torch,resnet18-<attention>,112,<batch>,<train img/s>,<infer img/s>,<peak MiB>.
+bench_llx() {
+  local system=$1 attn=$2 tmp
+  shift 2
   tmp=$(mktemp)
   if [ $libs_ok -eq 1 ]; then
-    step "llx_$name" "$t_bench" bash -o pipefail -c "LD_LIBRARY_PATH='$LLX_LD' '$llx' bench '$src/experiments/resnet18.yaml' \
-      --set attention=$attn --set size=112 --device $device --batch $batch --steps $steps --warmup $warmup \
-      2>&1 | tee '$tmp'"
-    awk -v a="$attn" -v b="$batch" '
+    step "${system}_$attn" "$t_bench" bash -o pipefail -c "env LD_LIBRARY_PATH='$LLX_LD' $* '$llx' bench \
+      '$src/experiments/resnet18.yaml' --set attention=$attn --set size=112 --device $device --batch $batch \
+      --steps $steps --warmup $warmup 2>&1 | tee '$tmp'"
+    awk -v s="$system" -v a="$attn" -v b="$batch" '
       $1 == "train" && NF == 3 {t = $2}
       $1 == "inference" && NF == 3 {i = $2}
       /^memory: peak RSS/ {p = $4}
-      END {if (t != "") printf "llx,resnet18-%s,112,%s,%s,%s,%s\n", a, b, t, i, p}' "$tmp" >> "$out/bench.csv"
-    cat "$tmp" >> "$out/bench.log"
+      END {if (t != "") printf "%s,resnet18-%s,112,%s,%s,%s,%s\n", s, a, b, t, i, p}' "$tmp" >> "$out/bench.csv"
+    { echo "== $system $attn ($*)"; cat "$tmp"; } >> "$out/bench.log"
   else
-    skip "llx_$name" "llx cannot run here"
+    skip "${system}_$attn" "llx cannot run here"
   fi
-  step "torch_$name" "$t_bench" bash -o pipefail -c "'$python' '$src/tools/bench_pytorch.py' --device $device --torchvision \
-    --model resnet18 --attention $attn --size 112 --batch $batch --steps $steps --warmup $warmup 2>&1 | tee '$tmp'"
-  grep '^torch,' "$tmp" >> "$out/bench.csv"
-  cat "$tmp" >> "$out/bench.log"
   rm -f "$tmp"
 }
-bench_one resnet18 none
-bench_one llam_resnet18 llam
+bench_torch() {
+  local attn=$1 tmp
+  tmp=$(mktemp)
+  step "torch_$attn" "$t_bench" bash -o pipefail -c "'$python' '$src/tools/bench_pytorch.py' --device $device --torchvision \
+    --model resnet18 --attention $attn --size 112 --batch $batch --steps $steps --warmup $warmup 2>&1 | tee '$tmp'"
+  grep '^torch,' "$tmp" >> "$out/bench.csv"
+  { echo "== torch $attn"; cat "$tmp"; } >> "$out/bench.log"
+  rm -f "$tmp"
+}
+for attn in none llam; do
+  bench_llx llx $attn LLX_CUDA_VERBOSE=1
+  bench_torch $attn
+done
+# The same networks with cuDNN's legacy convolution API (llx's fallback), for comparison.
+bench_llx llx-legacy none LLX_CUDNN_API=legacy
+bench_llx llx-legacy llam LLX_CUDNN_API=legacy
 # training images/s of SYSTEM (llx|torch) for MODEL (resnet18-none|resnet18-llam)
 rate() { awk -F, -v s="$1" -v m="$2" '$1 == s && $2 == m {print $5}' "$out/bench.csv" | tail -1; }
 
@@ -325,9 +351,9 @@ fi
   echo "card: $card; device $device, batch $batch, 112x112, fp32 + TF32, median of $steps steps after $warmup warm-up"
   printf '%-26s %12s %12s %9s\n' "training images/s" "llx" "PyTorch" "llx/PT"
   for m in "ResNet-18:resnet18-none" "LLAM-ResNet-18:resnet18-llam"; do
-    label=${m%%:*} l=$(rate llx "${m#*:}") t=$(rate torch "${m#*:}")
+    label=${m%%:*} l=$(rate llx "${m#*:}") t=$(rate torch "${m#*:}") lg=$(rate llx-legacy "${m#*:}")
     r=$(awk -v a="$l" -v b="$t" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}')
-    printf '%-26s %12s %12s %9s\n' "$label" "${l:--}" "${t:--}" "$r"
+    printf '%-26s %12s %12s %9s   (llx, legacy cuDNN convolutions: %s)\n' "$label" "${l:--}" "${t:--}" "$r" "${lg:--}"
   done
   printf 'FER2013 narrow, %s epochs, %s: test (PrivateTest) accuracy %s%% (macro-F1 %s) on %s in %ss;\n' \
     "$epochs" "${fer_note:-no data}" "${fer_acc:--}" "${fer_f1:--}" "$device" "${secs[fer2013]:--}"
