@@ -6,7 +6,12 @@
  * zero padding, groups 1, no dilation. Gradients accumulate (beta = 1): dx += ..., dw += ...,
  * db += sum dy; a NULL din[i] is skipped.
  *
- * Algorithms. Each direction (forward, backward data, backward filter) has its algorithm
+ * Graph API first. Each direction is first offered to conv2d_graph.cu (cuDNN's graph API,
+ * whose engines include ones the legacy algorithm enum does not reach, e.g. Hopper kernels);
+ * when that path is off (LLX_CUDNN_API=legacy) or unusable for the problem, the legacy API
+ * below runs it. The bias (cudnnAddTensor / cudnnConvolutionBackwardBias) is legacy always.
+ *
+ * Algorithms (legacy path). Each direction (forward, backward data, backward filter) has its algorithm
  * chosen once per exact problem, key = (direction, N, C, H, W, O, KH, KW, strides, pads,
  * tf32), and kept in the backend's cache (llx_cuda_cache_get/put): a short last batch is a
  * new N and so a new key. The choice:
@@ -31,6 +36,7 @@
  * Descriptors are made per call (microseconds) and destroyed on every path by a scoped
  * holder. The legacy cuDNN API is deprecated in cuDNN 9 but warns only under
  * CUDNN_WARN_DEPRECATED, which this build does not define. */
+#include "conv2d_graph.h"
 #include "cuda_impl.h"
 
 #include <climits>
@@ -42,6 +48,10 @@
 namespace {
 
 enum conv_dir { DIR_FWD = 0, DIR_BWD_DATA = 1, DIR_BWD_FILTER = 2 };
+static_assert((int)DIR_FWD == (int)LLX_CONV2D_GRAPH_FWD &&
+                  (int)DIR_BWD_DATA == (int)LLX_CONV2D_GRAPH_BWD_DATA &&
+                  (int)DIR_BWD_FILTER == (int)LLX_CONV2D_GRAPH_BWD_FILTER,
+              "conv2d.cu and conv2d_graph.h number the directions alike");
 const char *const k_dir_name[] = {"forward", "backward data", "backward filter"};
 
 constexpr size_t k_workspace_cap = (size_t)1 << 30;
@@ -355,6 +365,16 @@ llx_status algo_for(llx_backend *be, const conv_geom &g, const conv_descs &d, in
 
 const float k_one = 1.0f, k_zero = 0.0f;
 
+/* Direction dir through the graph API (conv2d_graph.h); *done false: use the legacy API. */
+llx_status run_graph(llx_backend *be, const conv_geom &g, int dir, const void *x, const void *w,
+                     const void *y, bool *done, llx_error *err)
+{
+    const llx_conv2d_graph_problem p{dir,  g.n,  g.c,  g.h,  g.w,  g.o,  g.kh,     g.kw,
+                                     g.oh, g.ow, g.sh, g.sw, g.ph, g.pw, be->tf32};
+    return llx_cuda_conv2d_graph(be, &p, const_cast<void *>(x), const_cast<void *>(w),
+                                 const_cast<void *>(y), done, err);
+}
+
 } // namespace
 
 extern "C" llx_status llx_cuda_conv2d_forward(const llx_op_call *c, llx_error *err)
@@ -368,14 +388,18 @@ extern "C" llx_status llx_cuda_conv2d_forward(const llx_op_call *c, llx_error *e
     LLX_TRY(make_descs(g, with_bias, &d, err));
     llx_backend *be = c->backend;
     cudnnHandle_t h = llx_cuda_cudnn(be);
-    conv_choice ch;
-    LLX_TRY(algo_for(be, g, d, DIR_FWD, &ch, err));
-    void *ws = nullptr;
-    LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
-    CONV_TRY(cudnnConvolutionForward(h, &k_one, d.x, c->in[0]->data, d.w, c->in[1]->data, d.conv,
-                                     (cudnnConvolutionFwdAlgo_t)ch.algo, ws, (size_t)ch.workspace,
-                                     &k_zero, d.y, c->out->data),
-             "cudnnConvolutionForward");
+    bool done = false;
+    LLX_TRY(run_graph(be, g, DIR_FWD, c->in[0]->data, c->in[1]->data, c->out->data, &done, err));
+    if (!done) {
+        conv_choice ch;
+        LLX_TRY(algo_for(be, g, d, DIR_FWD, &ch, err));
+        void *ws = nullptr;
+        LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
+        CONV_TRY(cudnnConvolutionForward(h, &k_one, d.x, c->in[0]->data, d.w, c->in[1]->data,
+                                         d.conv, (cudnnConvolutionFwdAlgo_t)ch.algo, ws,
+                                         (size_t)ch.workspace, &k_zero, d.y, c->out->data),
+                 "cudnnConvolutionForward");
+    }
     if (with_bias)
         CONV_TRY(cudnnAddTensor(h, &k_one, d.bias, c->in[2]->data, &k_one, d.y, c->out->data),
                  "cudnnAddTensor (bias)");
@@ -398,7 +422,9 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
     llx_backend *be = c->backend;
     cudnnHandle_t h = llx_cuda_cudnn(be);
     const void *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout->data;
-    if (dw) {
+    bool done = false;
+    if (dw) LLX_TRY(run_graph(be, g, DIR_BWD_FILTER, x, dw->data, dy, &done, err));
+    if (dw && !done) {
         conv_choice ch;
         LLX_TRY(algo_for(be, g, d, DIR_BWD_FILTER, &ch, err));
         void *ws = nullptr;
@@ -408,7 +434,9 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
                                                 (size_t)ch.workspace, &k_one, d.w, dw->data),
                  "cudnnConvolutionBackwardFilter");
     }
-    if (dx) {
+    done = false;
+    if (dx) LLX_TRY(run_graph(be, g, DIR_BWD_DATA, dx->data, w, dy, &done, err));
+    if (dx && !done) {
         conv_choice ch;
         LLX_TRY(algo_for(be, g, d, DIR_BWD_DATA, &ch, err));
         void *ws = nullptr;
