@@ -6,10 +6,10 @@
  * zero padding, groups 1, no dilation. Gradients accumulate (beta = 1): dx += ..., dw += ...,
  * db += sum dy; a NULL din[i] is skipped.
  *
- * Graph API first. Each direction is first offered to conv2d_graph.cu (cuDNN's graph API,
- * whose engines include ones the legacy algorithm enum does not reach, e.g. Hopper kernels);
- * when that path is off (LLX_CUDNN_API=legacy) or unusable for the problem, the legacy API
- * below runs it. The bias (cudnnAddTensor / cudnnConvolutionBackwardBias) is legacy always.
+ * Graph API on request. With LLX_CUDNN_API=graph each direction is first offered to
+ * conv2d_graph.cu (cuDNN's graph API, whose engines include ones the legacy algorithm enum
+ * does not reach, e.g. Hopper kernels); by default (that path has not run on a GPU yet), or
+ * when it is unusable for the problem, the legacy API below runs it. The bias (cudnnAddTensor / cudnnConvolutionBackwardBias) is legacy always.
  *
  * Algorithms (legacy path). Each direction (forward, backward data, backward filter) has its algorithm
  * chosen once per exact problem, key = (direction, N, C, H, W, O, KH, KW, strides, pads,

@@ -27,8 +27,8 @@ struct llx_conv2d_graph_problem {
 
 /* Runs direction p->dir with device pointers x, w, y (for the backward directions x is dx or
  * x, y is dy; the output is y forward, x backward data, w backward filter, and the backward
- * ones accumulate into it). *done false (and LLX_OK): the graph path is off
- * (LLX_CUDNN_API=legacy) or unusable for this problem; the caller runs the legacy API.
+ * ones accumulate into it). *done false (and LLX_OK): the graph path is off (the default;
+ * LLX_CUDNN_API=graph turns it on) or unusable for this problem; the caller runs the legacy API.
  * An error status only for a failure of an already chosen plan (or the cache). */
 llx_status llx_cuda_conv2d_graph(llx_backend *be, const llx_conv2d_graph_problem *p, void *x, void *w,
                                  void *y, bool *done, llx_error *err);

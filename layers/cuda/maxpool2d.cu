@@ -1,133 +1,164 @@
-/* maxpool2d.cu: the CUDA kernels of maxpool2d (F32, NCHW), as layers/maxpool2d.c:
+/* maxpool2d.cu: the CUDA kernels of maxpool2d (F32, NCHW) on cuDNN pooling, as
+ * layers/maxpool2d.c:
  *
- *   y[p,i,j] = max over the window of x[p, i*sh - ph + ki, j*sw - pw + kj]   (p = n*C + c)
- *   dx[p, argmax[p,i,j]] += dy[p,i,j]
+ *   y[n,c,i,j] = max_{ki,kj} x[n, c, i*sh - ph + ki, j*sw - pw + kj]  (padded cells never win)
+ *   dx[n,c, winner] += dy[n,c,i,j]
  *
- * The same rule as the CPU: the window's first in-bounds cell in row-major order starts as
- * the best and a later cell wins only when strictly greater, so padded cells never win and
- * ties go to the first; argmax (int32, the cell's index in its H*W plane, one per output)
- * goes to c->saved, the CPU's layout.
+ * Forward: cudnnPoolingForward. Backward: cudnnPoolingBackward, which finds each window's
+ * winner again from x (c->in[0]) and y (c->out), and accumulates into dx (beta = 1); the
+ * CPU's saved argmax (c->saved) is not used.
  *
- * Backward gathers instead of scattering: one thread per input cell visits the outputs
- * whose windows cover it (at most ceil(kh/sh) * ceil(kw/sw), 4 for the ResNet stem's 3x3
- * stride 2) and adds the dy of those whose argmax is this cell, in output order. No atomics,
- * so it is deterministic, and dx is read and written once, coalesced.
- *
- * (cuDNN's deterministic max-pooling backward took 1.2 ms of a 17 ms ResNet-18 training step
- * at batch 256, 112x112, on an H200; this is one pass over x's size.) */
-#include "kernel_util.cuh"
+ * Mode CUDNN_POOLING_MAX_DETERMINISTIC: plain CUDNN_POOLING_MAX may scatter the gradients of
+ * overlapping windows (3x3 stride 2) with atomics, in an order that changes from run to run.
+ * Should cuDNN report NOT_SUPPORTED for the deterministic mode, the call is retried once with
+ * CUDNN_POOLING_MAX. NaN: CUDNN_NOT_PROPAGATE_NAN, so a NaN does not win a window, as in the
+ * CPU's `x > best` (which differs only when the NaN is the window's first real cell).
+ * Max pooling in cuDNN ignores padded cells (they never win), as the CPU.
+ * Ties: cuDNN gives each window's gradient to one of the tied cells; the CPU gives it to the
+ * first in row-major order. Both are valid subgradients; they differ only where a window
+ * holds equal maxima (e.g. zeros after a ReLU). */
+#include "cuda_impl.h"
+
+#include <climits>
+#include <cstdint>
+#include <cstdio>
 
 namespace {
 
 struct pool_geom {
-    int64_t planes; /* N * C */
-    int h, w, oh, ow;
-    int kh, kw, sh, sw, ph, pw;
+    int n, c, h, w, oh, ow;
 };
 
-/* One thread per output cell: y and argmax. */
-__global__ void maxpool_fwd_kernel(pool_geom g, const float *__restrict__ x, float *__restrict__ y,
-                                   int32_t *__restrict__ argmax)
-{
-    const int64_t total = g.planes * g.oh * g.ow;
-    for (int64_t o = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; o < total;
-         o += (int64_t)gridDim.x * blockDim.x) {
-        const int64_t p = o / ((int64_t)g.oh * g.ow);
-        const int rem = (int)(o - p * g.oh * g.ow);
-        const int i = rem / g.ow, j = rem % g.ow;
-        const int h0 = i * g.sh - g.ph, w0 = j * g.sw - g.pw;
-        const int hs = h0 < 0 ? 0 : h0, he = h0 + g.kh > g.h ? g.h : h0 + g.kh;
-        const int ws = w0 < 0 ? 0 : w0, we = w0 + g.kw > g.w ? g.w : w0 + g.kw;
-        const float *xp = x + p * g.h * g.w;
-        int best = hs * g.w + ws;
-        float v = xp[best];
-        for (int hi = hs; hi < he; hi++)
-            for (int wi = ws; wi < we; wi++) {
-                const float t = xp[hi * g.w + wi];
-                if (t > v) {
-                    v = t;
-                    best = hi * g.w + wi;
-                }
-            }
-        y[o] = v;
-        argmax[o] = best;
+struct pool_descs {
+    cudnnPoolingDescriptor_t pool = nullptr;
+    cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+    pool_descs() = default;
+    pool_descs(const pool_descs &) = delete;
+    pool_descs &operator=(const pool_descs &) = delete;
+    ~pool_descs()
+    {
+        if (y) cudnnDestroyTensorDescriptor(y);
+        if (x) cudnnDestroyTensorDescriptor(x);
+        if (pool) cudnnDestroyPoolingDescriptor(pool);
     }
+};
+
+llx_status pool_fail(cudnnStatus_t s, const pool_geom &g, const llx_pool2d_attr *a,
+                     const char *what, llx_error *err)
+{
+    char buf[224];
+    snprintf(buf, sizeof buf, "maxpool2d: %s (x (%d, %d, %d, %d), k%dx%d s%dx%d p%dx%d)", what,
+             g.n, g.c, g.h, g.w, a->kernel_h, a->kernel_w, a->stride_h, a->stride_w, a->pad_h,
+             a->pad_w);
+    return llx_cudnn_check(s, buf, err);
 }
 
-/* First output index (rows or columns) whose window [o*s - pad, o*s - pad + k) covers cell
- * `at`, and the last, clipped to [0, n). */
-__device__ inline void covering(int at, int k, int s, int pad, int n, int *first, int *last)
-{
-    const int lo = at + pad - k + 1; /* o*s >= lo */
-    *first = lo <= 0 ? 0 : (lo + s - 1) / s;
-    const int hi = (at + pad) / s; /* o*s <= at + pad */
-    *last = hi < n - 1 ? hi : n - 1;
-}
+#define POOL_TRY(call, what)                                                                  \
+    do {                                                                                      \
+        cudnnStatus_t pool_s_ = (call);                                                       \
+        if (pool_s_ != CUDNN_STATUS_SUCCESS) return pool_fail(pool_s_, g, a, (what), err);    \
+    } while (0)
 
-/* One thread per input cell: dx += the dy of every window it won. */
-__global__ void maxpool_bwd_kernel(pool_geom g, const float *__restrict__ dy,
-                                   const int32_t *__restrict__ argmax, float *__restrict__ dx)
+/* y: the output's shape (out or dout). */
+llx_status geom_of(const llx_op_call *c, const llx_shape *y, pool_geom *g, llx_error *err)
 {
-    const int64_t total = g.planes * g.h * g.w;
-    for (int64_t q = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; q < total;
-         q += (int64_t)gridDim.x * blockDim.x) {
-        const int64_t p = q / ((int64_t)g.h * g.w);
-        const int cell = (int)(q - p * g.h * g.w);
-        const int ih = cell / g.w, iw = cell % g.w;
-        int i0, i1, j0, j1;
-        covering(ih, g.kh, g.sh, g.ph, g.oh, &i0, &i1);
-        covering(iw, g.kw, g.sw, g.pw, g.ow, &j0, &j1);
-        const int64_t base = p * g.oh * g.ow;
-        float acc = 0.0f;
-        for (int i = i0; i <= i1; i++)
-            for (int j = j0; j <= j1; j++) {
-                const int64_t o = base + (int64_t)i * g.ow + j;
-                if (argmax[o] == cell) acc += dy[o];
-            }
-        if (acc != 0.0f) dx[q] += acc;
-    }
-}
-
-llx_status geom_of(const llx_op_call *c, const llx_shape *out, pool_geom *g, llx_error *err)
-{
-    const llx_pool2d_attr *a = (const llx_pool2d_attr *)c->attr;
     const llx_shape *x = &c->in[0]->shape;
-    if (x->ndim != 4 || out->ndim != 4 || x->dim[2] > INT32_MAX / 2 || x->dim[3] > INT32_MAX / 2)
-        return llx_errorf(err, LLX_ERR_SHAPE, "maxpool2d (cuda): input must be 4-D (N, C, H, W)");
-    if (x->dim[2] * x->dim[3] > (int64_t)INT32_MAX)
-        return llx_errorf(err, LLX_ERR_UNSUPPORTED, "maxpool2d (cuda): H*W over 2^31");
-    *g = pool_geom{x->dim[0] * x->dim[1], (int)x->dim[2], (int)x->dim[3], (int)out->dim[2],
-                   (int)out->dim[3], a->kernel_h, a->kernel_w, a->stride_h, a->stride_w,
-                   a->pad_h, a->pad_w};
+    if (x->ndim != 4 || y->ndim != 4 || y->dim[0] != x->dim[0] || y->dim[1] != x->dim[1])
+        return llx_errorf(err, LLX_ERR_SHAPE, "maxpool2d (cuda): input and output do not fit");
+    for (int i = 0; i < 4; i++)
+        if (x->dim[i] > INT_MAX || y->dim[i] > INT_MAX)
+            return llx_errorf(err, LLX_ERR_UNSUPPORTED, "maxpool2d (cuda): dimension too large");
+    if (llx_shape_numel(x) > INT_MAX || llx_shape_numel(y) > INT_MAX)
+        return llx_errorf(err, LLX_ERR_UNSUPPORTED,
+                          "maxpool2d (cuda): tensors over 2^31 elements are not supported by "
+                          "cuDNN pooling; use a smaller batch");
+    *g = pool_geom{(int)x->dim[0], (int)x->dim[1], (int)x->dim[2],
+                   (int)x->dim[3], (int)y->dim[2], (int)y->dim[3]};
     return LLX_OK;
 }
+
+llx_status set_pool_mode(pool_descs *d, const pool_geom &g, const llx_pool2d_attr *a,
+                         cudnnPoolingMode_t mode, llx_error *err)
+{
+    POOL_TRY(cudnnSetPooling2dDescriptor(d->pool, mode, CUDNN_NOT_PROPAGATE_NAN, a->kernel_h,
+                                         a->kernel_w, a->pad_h, a->pad_w, a->stride_h,
+                                         a->stride_w),
+             "cudnnSetPooling2dDescriptor");
+    return LLX_OK;
+}
+
+llx_status make_descs(const pool_geom &g, const llx_pool2d_attr *a, pool_descs *d,
+                      llx_error *err)
+{
+    POOL_TRY(cudnnCreatePoolingDescriptor(&d->pool), "cudnnCreatePoolingDescriptor");
+    LLX_TRY(set_pool_mode(d, g, a, CUDNN_POOLING_MAX_DETERMINISTIC, err));
+    POOL_TRY(cudnnCreateTensorDescriptor(&d->x), "cudnnCreateTensorDescriptor");
+    POOL_TRY(cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.n, g.c, g.h,
+                                        g.w),
+             "cudnnSetTensor4dDescriptor (x)");
+    POOL_TRY(cudnnCreateTensorDescriptor(&d->y), "cudnnCreateTensorDescriptor");
+    POOL_TRY(cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.n, g.c, g.oh,
+                                        g.ow),
+             "cudnnSetTensor4dDescriptor (y)");
+    int n = 0, ch = 0, oh = 0, ow = 0;
+    POOL_TRY(cudnnGetPooling2dForwardOutputDim(d->pool, d->x, &n, &ch, &oh, &ow),
+             "cudnnGetPooling2dForwardOutputDim");
+    if (n != g.n || ch != g.c || oh != g.oh || ow != g.ow)
+        return llx_errorf(err, LLX_ERR_SHAPE,
+                          "maxpool2d (cuda): cuDNN computes output (%d, %d, %d, %d) but the "
+                          "output tensor is (%d, %d, %d, %d)",
+                          n, ch, oh, ow, g.n, g.c, g.oh, g.ow);
+    return LLX_OK;
+}
+
+const float k_one = 1.0f, k_zero = 0.0f;
 
 } // namespace
 
 extern "C" llx_status llx_cuda_maxpool2d_forward(const llx_op_call *c, llx_error *err)
 {
     LLX_TRY(llx_cuda_require_f32(c, err));
-    pool_geom g;
+    const llx_pool2d_attr *a = (const llx_pool2d_attr *)c->attr;
+    pool_geom g{};
     LLX_TRY(geom_of(c, &c->out->shape, &g, err));
-    const int64_t n = llx_tensor_numel(c->out);
-    if (n == 0) return LLX_OK;
-    maxpool_fwd_kernel<<<llx_cuda_grid(c->backend, n), LLX_CUDA_THREADS, 0,
-                         llx_cuda_stream(c->backend)>>>(g, (const float *)c->in[0]->data,
-                                                        (float *)c->out->data, (int32_t *)c->saved);
-    return llx_cuda_launched("maxpool2d forward kernel", err);
+    if (llx_tensor_numel(c->out) == 0) return LLX_OK;
+    pool_descs d;
+    LLX_TRY(make_descs(g, a, &d, err));
+    cudnnHandle_t h = llx_cuda_cudnn(c->backend);
+    cudnnStatus_t s = cudnnPoolingForward(h, d.pool, &k_one, d.x, c->in[0]->data, &k_zero, d.y,
+                                          c->out->data);
+    if (s == CUDNN_STATUS_NOT_SUPPORTED) {
+        LLX_TRY(set_pool_mode(&d, g, a, CUDNN_POOLING_MAX, err));
+        s = cudnnPoolingForward(h, d.pool, &k_one, d.x, c->in[0]->data, &k_zero, d.y,
+                                c->out->data);
+    }
+    POOL_TRY(s, "cudnnPoolingForward");
+    return LLX_OK;
 }
 
 extern "C" llx_status llx_cuda_maxpool2d_backward(const llx_op_call *c, llx_error *err)
 {
     if (!c->din[0]) return LLX_OK;
+    if (!c->dout)
+        return llx_errorf(err, LLX_ERR_INVALID,
+                          "maxpool2d (cuda): backward without an output gradient");
     LLX_TRY(llx_cuda_require_f32(c, err));
-    pool_geom g;
+    const llx_pool2d_attr *a = (const llx_pool2d_attr *)c->attr;
+    pool_geom g{};
     LLX_TRY(geom_of(c, &c->dout->shape, &g, err));
-    const int64_t n = llx_tensor_numel(c->din[0]);
-    if (n == 0 || llx_tensor_numel(c->dout) == 0) return LLX_OK;
-    maxpool_bwd_kernel<<<llx_cuda_grid(c->backend, n), LLX_CUDA_THREADS, 0,
-                         llx_cuda_stream(c->backend)>>>(g, (const float *)c->dout->data,
-                                                        (const int32_t *)c->saved,
-                                                        (float *)c->din[0]->data);
-    return llx_cuda_launched("maxpool2d backward kernel", err);
+    if (llx_tensor_numel(c->dout) == 0) return LLX_OK;
+    pool_descs d;
+    LLX_TRY(make_descs(g, a, &d, err));
+    cudnnHandle_t h = llx_cuda_cudnn(c->backend);
+    /* y: the forward output, which the engine keeps unchanged until backward */
+    cudnnStatus_t s = cudnnPoolingBackward(h, d.pool, &k_one, d.y, c->out->data, d.y,
+                                           c->dout->data, d.x, c->in[0]->data, &k_one, d.x,
+                                           c->din[0]->data);
+    if (s == CUDNN_STATUS_NOT_SUPPORTED) {
+        LLX_TRY(set_pool_mode(&d, g, a, CUDNN_POOLING_MAX, err));
+        s = cudnnPoolingBackward(h, d.pool, &k_one, d.y, c->out->data, d.y, c->dout->data, d.x,
+                                 c->in[0]->data, &k_one, d.x, c->din[0]->data);
+    }
+    POOL_TRY(s, "cudnnPoolingBackward");
+    return LLX_OK;
 }
