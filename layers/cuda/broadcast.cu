@@ -364,9 +364,11 @@ static __global__ void bc_cols(int64_t s0, int64_t s1, int64_t s2, int64_t s3,
 /* ------------------------------------------------------------------ host side */
 
 /* Shapes checked, canonical form in *d; n: a's elements. */
+/* The call's canonical dims and element count (after checking it is all F32). */
 static llx_status bc_dims(const llx_op_call *c, const char *op, llx_bcast_dims *d, int64_t *n,
                           llx_error *err)
 {
+    LLX_TRY(llx_cuda_require_f32(c, err));
     const llx_tensor *a = c->in[0], *b = c->in[1];
     LLX_TRY(llx_bcast_check(op, &a->shape, &b->shape, err));
     *d = llx_bcast_canon(&a->shape, &b->shape);
@@ -511,7 +513,6 @@ static const float *fin(const llx_op_call *c, int i) { return (const float *)c->
 
 extern "C" llx_status llx_cuda_add_forward(const llx_op_call *c, llx_error *err)
 {
-    LLX_TRY(llx_cuda_require_f32(c, err));
     llx_bcast_dims d;
     int64_t n;
     LLX_TRY(bc_dims(c, "add", &d, &n, err));
@@ -521,7 +522,6 @@ extern "C" llx_status llx_cuda_add_forward(const llx_op_call *c, llx_error *err)
 
 extern "C" llx_status llx_cuda_add_backward(const llx_op_call *c, llx_error *err)
 {
-    LLX_TRY(llx_cuda_require_f32(c, err));
     llx_bcast_dims d;
     int64_t n;
     LLX_TRY(bc_dims(c, "add", &d, &n, err));
@@ -544,7 +544,6 @@ extern "C" llx_status llx_cuda_add_backward(const llx_op_call *c, llx_error *err
 
 extern "C" llx_status llx_cuda_mul_forward(const llx_op_call *c, llx_error *err)
 {
-    LLX_TRY(llx_cuda_require_f32(c, err));
     llx_bcast_dims d;
     int64_t n;
     LLX_TRY(bc_dims(c, "mul", &d, &n, err));
@@ -554,7 +553,6 @@ extern "C" llx_status llx_cuda_mul_forward(const llx_op_call *c, llx_error *err)
 
 extern "C" llx_status llx_cuda_mul_backward(const llx_op_call *c, llx_error *err)
 {
-    LLX_TRY(llx_cuda_require_f32(c, err));
     llx_bcast_dims d;
     int64_t n;
     LLX_TRY(bc_dims(c, "mul", &d, &n, err));
@@ -573,7 +571,6 @@ extern "C" llx_status llx_cuda_mul_backward(const llx_op_call *c, llx_error *err
 
 extern "C" llx_status llx_cuda_sigmoid_gate_forward(const llx_op_call *c, llx_error *err)
 {
-    LLX_TRY(llx_cuda_require_f32(c, err));
     llx_bcast_dims d;
     int64_t n;
     LLX_TRY(bc_dims(c, "sigmoid_gate", &d, &n, err));
@@ -583,7 +580,6 @@ extern "C" llx_status llx_cuda_sigmoid_gate_forward(const llx_op_call *c, llx_er
 
 extern "C" llx_status llx_cuda_sigmoid_gate_backward(const llx_op_call *c, llx_error *err)
 {
-    LLX_TRY(llx_cuda_require_f32(c, err));
     llx_bcast_dims d;
     int64_t n;
     LLX_TRY(bc_dims(c, "sigmoid_gate", &d, &n, err));
