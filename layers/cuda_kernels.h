@@ -46,13 +46,13 @@ LLX_CUDA_OPS(LLX_CUDA_DECLARE_OP)
     .kernels[LLX_DEVICE_CUDA] = {.forward = llx_cuda_##op##_forward,                          \
                                  .backward = llx_cuda_##op##_backward},
 
-/* The fused SGD update (layers/cuda/sgd.cu): every tensor of the list in one launch.
- * w[i], grad[i], velocity[i] (velocity NULL when momentum is 0): numel[i] floats each;
- * decay[i] false: no weight decay for tensor i. */
+/* The fused SGD update (layers/cuda/sgd.cu): every tensor of the list in one launch, for
+ * lists that llx_sgd_update_all has checked. F32 only; velocity[i] unused when momentum is
+ * 0; decay[i] false (decay NULL: always true): no weight decay for tensor i. */
 llx_status llx_cuda_sgd_update_all(llx_backend *be, const llx_sgd_params *p, bool first_step,
-                                   int n, float *const *w, const float *const *grad,
-                                   float *const *velocity, const int64_t *numel,
-                                   const bool *decay, llx_error *err);
+                                   int n, llx_tensor *const *w, const llx_tensor *const *grad,
+                                   llx_tensor *const *velocity, const bool *decay,
+                                   llx_error *err);
 #else
 #define LLX_CUDA_KERNELS(op)
 #endif

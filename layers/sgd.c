@@ -12,8 +12,6 @@
  * launch (llx_cuda_sgd_update_all, F32 only); any other device is an error naming it.
  * Arithmetic is done in the dtype of the tensors, as PyTorch does. */
 #ifndef LLX_TYPED_PASS
-#include <stdlib.h>
-
 #include "layers_impl.h"
 #define LLX_TYPED_FILE "sgd.c"
 #include "typed_impl.h"
@@ -65,53 +63,6 @@ static void sgd_cpu_all(const llx_sgd_params *p, bool first_step, int n, llx_ten
     }
 }
 
-#ifdef LLX_HAVE_CUDA
-enum { SGD_STACK_LIST = 64 }; /* lists up to this long are passed from the stack */
-
-/* The fused launch: the tensors' data pointers, sizes and decay flags as host arrays. */
-static llx_status sgd_cuda_all(llx_backend *be, const llx_sgd_params *p, bool first_step, int n,
-                               llx_tensor *const *w, const llx_tensor *const *grad,
-                               llx_tensor *const *velocity, const bool *decay, llx_error *err)
-{
-    for (int i = 0; i < n; i++)
-        if (w[i]->dtype != LLX_F32)
-            return llx_errorf(err, LLX_ERR_UNSUPPORTED,
-                              "sgd: parameter '%s' is %s; the cuda kernel takes f32 only",
-                              w[i]->name ? w[i]->name : "(unnamed)",
-                              llx_dtype_name(w[i]->dtype));
-    const bool need_v = p->momentum != 0;
-    float *stack_w[SGD_STACK_LIST], *stack_v[SGD_STACK_LIST];
-    const float *stack_g[SGD_STACK_LIST];
-    int64_t stack_numel[SGD_STACK_LIST];
-    bool stack_decay[SGD_STACK_LIST];
-    float **wl = stack_w, **vl = stack_v;
-    const float **gl = stack_g;
-    int64_t *numel = stack_numel;
-    bool *dl = stack_decay;
-    void *heap = NULL;
-    if (n > SGD_STACK_LIST) { /* one block: w, grad, velocity pointers, numel, decay */
-        heap = malloc((size_t)n * (3 * sizeof(float *) + sizeof(int64_t) + sizeof(bool)));
-        if (!heap)
-            return llx_errorf(err, LLX_ERR_NOMEM, "sgd: no memory for a list of %d tensors", n);
-        wl = heap;
-        gl = (const float **)(wl + n);
-        vl = (float **)(gl + n);
-        numel = (int64_t *)(vl + n);
-        dl = (bool *)(numel + n);
-    }
-    for (int i = 0; i < n; i++) {
-        wl[i] = w[i]->data;
-        gl[i] = grad[i]->data;
-        vl[i] = need_v ? velocity[i]->data : NULL;
-        numel[i] = llx_tensor_numel(w[i]);
-        dl[i] = !decay || decay[i];
-    }
-    llx_status st = llx_cuda_sgd_update_all(be, p, first_step, n, wl, gl, need_v ? vl : NULL,
-                                            numel, dl, err);
-    free(heap);
-    return st;
-}
-#endif
 
 llx_status llx_sgd_update_all(llx_backend *be, const llx_sgd_params *p, bool first_step, int n,
                               llx_tensor *const *w, const llx_tensor *const *grad,
@@ -126,7 +77,7 @@ llx_status llx_sgd_update_all(llx_backend *be, const llx_sgd_params *p, bool fir
         return LLX_OK;
 #ifdef LLX_HAVE_CUDA
     case LLX_DEVICE_CUDA:
-        return sgd_cuda_all(be, p, first_step, n, w, grad, velocity, decay, err);
+        return llx_cuda_sgd_update_all(be, p, first_step, n, w, grad, velocity, decay, err);
 #endif
     default:
         return llx_errorf(err, LLX_ERR_UNSUPPORTED, "sgd: no kernel for device %s",

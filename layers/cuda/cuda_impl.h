@@ -55,15 +55,20 @@ llx_status llx_cuda_require_f32(const llx_op_call *c, llx_error *err);
 #define LLX_CUDNN_TRY(call, what) LLX_TRY(llx_cudnn_check((call), (what), err))
 #define LLX_CUBLAS_TRY(call, what) LLX_TRY(llx_cublas_check((call), (what), err))
 
+/* Blocks for a grid-stride loop over n items of `per_block` each, at most `cap` (>= 1). */
+static inline unsigned llx_blocks_for(int64_t n, int64_t per_block, int64_t cap)
+{
+    int64_t b = (n + per_block - 1) / per_block;
+    if (b > cap) b = cap;
+    return (unsigned)(b < 1 ? 1 : b);
+}
+
 /* Threads per block of the element-wise kernels, and a grid for n elements of a
  * grid-stride loop (at most a few waves of the device). */
 #define LLX_CUDA_THREADS 256
 static inline unsigned llx_cuda_grid(llx_backend *be, int64_t n)
 {
-    int64_t blocks = (n + LLX_CUDA_THREADS - 1) / LLX_CUDA_THREADS;
-    int64_t cap = (int64_t)llx_cuda_sm_count(be) * 8;
-    if (blocks > cap) blocks = cap;
-    return (unsigned)(blocks < 1 ? 1 : blocks);
+    return llx_blocks_for(n, LLX_CUDA_THREADS, (int64_t)llx_cuda_sm_count(be) * 8);
 }
 
 #ifdef __cplusplus

@@ -143,12 +143,4 @@ static __device__ inline double llx_block_sum_d(double v, double *smem)
     return v;
 }
 
-/* Blocks for a grid-stride loop over n items of `per_block` each, at most `cap` (>= 1). */
-static inline unsigned llx_blocks_for(int64_t n, int64_t per_block, int64_t cap)
-{
-    int64_t b = (n + per_block - 1) / per_block;
-    if (b > cap) b = cap;
-    return (unsigned)(b < 1 ? 1 : b);
-}
-
 #endif

@@ -102,12 +102,17 @@ static llx_status sgd_flush(llx_backend *be, const sgd_table *t, int64_t blocks,
 }
 
 extern "C" llx_status llx_cuda_sgd_update_all(llx_backend *be, const llx_sgd_params *p,
-                                              bool first_step, int n, float *const *w,
-                                              const float *const *grad, float *const *velocity,
-                                              const int64_t *numel, const bool *decay,
+                                              bool first_step, int n, llx_tensor *const *w,
+                                              const llx_tensor *const *grad,
+                                              llx_tensor *const *velocity, const bool *decay,
                                               llx_error *err)
 {
-    if (n < 0) return llx_errorf(err, LLX_ERR_INVALID, "sgd: %d tensors", n);
+    for (int i = 0; i < n; i++)
+        if (w[i]->dtype != LLX_F32)
+            return llx_errorf(err, LLX_ERR_UNSUPPORTED,
+                              "sgd: parameter '%s' is %s; the cuda kernel takes f32 only",
+                              w[i]->name ? w[i]->name : "(unnamed)",
+                              llx_dtype_name(w[i]->dtype));
     sgd_coef k;
     k.lr = (float)p->lr;
     k.mom = (float)p->momentum;
@@ -119,28 +124,30 @@ extern "C" llx_status llx_cuda_sgd_update_all(llx_backend *be, const llx_sgd_par
     t.count = 0;
     int64_t blocks = 0;
     for (int i = 0; i < n; i++) {
-        if (numel[i] <= 0) continue;
-        float *v = k.use_v && velocity ? velocity[i] : NULL;
-        if (!w[i] || !grad[i] || (k.use_v && !v))
+        const int64_t numel = llx_tensor_numel(w[i]);
+        if (numel <= 0) continue;
+        float *wi = (float *)w[i]->data, *v = k.use_v ? (float *)velocity[i]->data : NULL;
+        const float *g = (const float *)grad[i]->data;
+        if (!wi || !g || (k.use_v && !v))
             return llx_errorf(err, LLX_ERR_INVALID,
                               "sgd: tensor %d of %d has no data, gradient or velocity", i, n);
-        const int64_t nb = (numel[i] + SGD_CHUNK - 1) / SGD_CHUNK;
+        const int64_t nb = (numel + SGD_CHUNK - 1) / SGD_CHUNK;
         if (nb > (int64_t)INT32_MAX)
             return llx_errorf(err, LLX_ERR_UNSUPPORTED, "sgd: tensor %d has %lld elements", i,
-                              (long long)numel[i]);
+                              (long long)numel);
         if (t.count == SGD_TABLE || blocks + nb > (int64_t)INT32_MAX) {
             LLX_TRY(sgd_flush(be, &t, blocks, &k, err));
             t.count = 0;
             blocks = 0;
         }
         sgd_entry *e = &t.e[t.count++];
-        e->w = w[i];
-        e->g = grad[i];
+        e->w = wi;
+        e->g = g;
         e->v = v;
-        e->numel = numel[i];
+        e->numel = numel;
         e->first_block = blocks;
         e->wd = !decay || decay[i] ? wd : 0.0f;
-        e->vec = llx_aligned16(w[i]) && llx_aligned16(grad[i]) && (!v || llx_aligned16(v));
+        e->vec = llx_aligned16(wi) && llx_aligned16(g) && (!v || llx_aligned16(v));
         blocks += nb;
     }
     return sgd_flush(be, &t, blocks, &k, err);
