@@ -53,6 +53,12 @@ llx_status llx_cuda_sgd_update_all(llx_backend *be, const llx_sgd_params *p, boo
                                    int n, llx_tensor *const *w, const llx_tensor *const *grad,
                                    llx_tensor *const *velocity, const bool *decay,
                                    llx_error *err);
+
+/* llx_batch_stats_add on CUDA (layers/cuda/batch_stats.cu), for arguments it has checked:
+ * F32 logits and loss, at most 64 classes; one launch, nothing waits. */
+llx_status llx_cuda_batch_stats_add(llx_backend *be, const llx_tensor *logits,
+                                    const llx_tensor *labels, const llx_tensor *loss, int crops,
+                                    llx_tensor *acc, llx_error *err);
 #else
 #define LLX_CUDA_KERNELS(op)
 #endif

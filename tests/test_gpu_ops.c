@@ -9,7 +9,8 @@
  * Backward reads what forward saved, so the gradients check the saved state too.
  *
  * Also: llx_sgd_update_all over several tensors (momentum, nesterov, decay mask, first and
- * later steps); a short last batch (buffers planned for N=8, tensors shaped N=5, after a
+ * later steps); the trainer's device-side statistics (llx_batch_stats_add: confusion counts
+ * and loss sums, bit-identical, TenCrop rows too, and the first non-finite loss); a short last batch (buffers planned for N=8, tensors shaped N=5, after a
  * full batch, then the full batch again); F64 refused on the GPU.
  *
  * Tolerances: the normwise relative error ||gpu - cpu||_2 / ||cpu||_2, per precision:
@@ -774,6 +775,75 @@ static void test_sgd_update_all(void)
              (llx_sgd_params){.lr = 0.1, .momentum = 0, .weight_decay = 5e-4}, mask);
 }
 
+/* ------------------------------------------------------------------ batch stats */
+
+/* t (shape and dtype) on be, filled from host memory; data NULL (and err) on failure. */
+static llx_tensor on_device(llx_backend *be, llx_tensor t, const void *host, llx_error *err)
+{
+    void *p = be->alloc(be, llx_tensor_bytes(&t), err);
+    if (p && be->to_device(be, p, host, llx_tensor_bytes(&t), err) != LLX_OK) be->free(be, p), p = NULL;
+    t.data = p;
+    t.device = be->device;
+    return t;
+}
+
+/* Three batches (losses 0.7, +Inf, 1.3) of random logits with 7 classes, `crops` rows per
+ * sample (labels repeated per crop, as the trainer feeds them; one label out of range, one
+ * NaN logit) into
+ * an accumulator on each backend: the counts, loss sum, batch count and first bad batch
+ * must be the same bits (integers and one double sum in batch order). */
+static void batch_stats_case(int64_t samples, int crops)
+{
+    enum { K = 7, LEN = K * K + LLX_STATS_TAIL };
+    const int64_t rows = samples * crops;
+    float *logits = malloc((size_t)(rows * K) * sizeof *logits);
+    int32_t *labels = malloc((size_t)rows * sizeof *labels);
+    gpu_fill_uniform_f32(logits, rows * K, (uint64_t)(rows + crops), -3, 3);
+    for (int64_t r = 0; r < rows; r++) labels[r] = (int32_t)((r / crops * 5 + 3) % K);
+    labels[0] = K;                    /* sample 0 counts nowhere */
+    logits[(int64_t)crops * K + 2] = NAN; /* sample 1: class 2 never wins */
+    double acc[2][LEN];
+    llx_backend *sides[2] = {NULL, gpu};
+    llx_error err = {0};
+    CHECK(llx_backend_cpu_create(1, &sides[0], &err) == LLX_OK);
+    for (int b = 0; b < 2; b++) {
+        llx_backend *be = sides[b];
+        double zero[LEN] = {0};
+        llx_tensor tl = on_device(be, (llx_tensor){.dtype = LLX_F32, .shape = llx_shape2(rows, K)}, logits, &err);
+        llx_tensor ty = on_device(be, (llx_tensor){.dtype = LLX_I32, .shape = llx_shape1(rows)}, labels, &err);
+        llx_tensor ta = on_device(be, (llx_tensor){.dtype = LLX_F64, .shape = llx_shape1(LEN)}, zero, &err);
+        const float losses[3] = {0.7f, INFINITY, 1.3f}; /* NaN payloads may differ: Inf does not */
+        for (int i = 0; i < 3 && tl.data && ty.data && ta.data; i++) {
+            llx_tensor tloss = on_device(be, (llx_tensor){.dtype = LLX_F32, .shape = llx_shape1(1)}, &losses[i], &err);
+            CHECK_MSG(tloss.data && llx_batch_stats_add(be, &tl, &ty, &tloss, crops, &ta, &err) == LLX_OK, "%s",
+                      err.msg);
+            if (tloss.data) be->free(be, tloss.data);
+        }
+        CHECK_MSG(ta.data && gpu_fetch(be, acc[b], ta.data, sizeof acc[b], &err) == LLX_OK, "%s", err.msg);
+        if (tl.data) be->free(be, tl.data);
+        if (ty.data) be->free(be, ty.data);
+        if (ta.data) be->free(be, ta.data);
+    }
+    double counted = 0;
+    for (int i = 0; i < K * K; i++) counted += acc[0][i];
+    CHECK_MSG(counted == 3.0 * (double)(samples - 1), "batch stats %lld x %d crops: the CPU counted %.0f",
+              (long long)samples, crops, counted);
+    CHECK(acc[0][K * K + LLX_STATS_FIRST_BAD] == 2);
+    CHECK_MSG(memcmp(acc[0], acc[1], sizeof acc[0]) == 0,
+              "batch stats %lld samples x %d crops: the GPU's accumulator differs from the CPU's "
+              "(loss sum %.17g vs %.17g)", (long long)samples, crops, acc[1][K * K], acc[0][K * K]);
+    free(logits);
+    free(labels);
+    llx_backend_free(sides[0]);
+}
+
+static void test_batch_stats(void)
+{
+    batch_stats_case(256, 1);  /* a training batch */
+    batch_stats_case(61, 10);  /* an evaluation batch of TenCrop rows */
+    batch_stats_case(1000, 1); /* more samples than threads */
+}
+
 /* ------------------------------------------------------------------ contract */
 
 /* The CUDA kernels are F32 only: an F64 call is refused, never computed wrongly. */
@@ -807,6 +877,7 @@ int main(void)
     RUN(test_softmax_ce);
     RUN(test_short_batch);
     RUN(test_sgd_update_all);
+    RUN(test_batch_stats);
     RUN(test_f64_refused);
     llx_backend_free(gpu);
     printf("test_gpu_ops: %.1f s\n", gpu_now_s() - t0);

@@ -4,7 +4,9 @@
  * loss values worked out by hand, the label range error, and three SGD steps with
  * momentum 0.9 and weight decay 5e-4 (plain and Nesterov) against PyTorch's update rule
  * worked through by hand, in F64 and F32; llx_sgd_update_all over a list with per-tensor
- * decay against llx_sgd_update tensor by tensor, bit for bit, and its errors. */
+ * decay against llx_sgd_update tensor by tensor, bit for bit, and its errors; the device-side
+ * classifier statistics (llx_batch_stats_add) worked out by hand: crops summed, ties, NaN
+ * logits, labels out of range, the first non-finite loss, F32 and F64, and its errors. */
 #include <math.h>
 #include <string.h>
 
@@ -303,6 +305,115 @@ static void test_sgd_update_all_errors(void)
     llx_backend_free(be);
 }
 
+/* ---- batch_stats ---- */
+
+enum { BS_K = 3, BS_CROPS = 2, BS_ROWS = 10 };
+
+/* Logits or a loss as F64 or F32. */
+typedef union bs_store {
+    double d[BS_ROWS * BS_K];
+    float f[BS_ROWS * BS_K];
+} bs_store;
+
+static void bs_set(llx_dtype dt, bs_store *s, int i, double x)
+{
+    if (dt == LLX_F64) s->d[i] = x;
+    else s->f[i] = (float)x;
+}
+
+/* Five samples of two crops each over three classes, as F64 or F32 in `store`:
+ *   s0 label 1: crop rows argmax 0 and 1, the sum's argmax 1   -> cell (1, 1)
+ *   s1 label 2: sums tie between classes 0 and 2: the first     -> cell (2, 0)
+ *   s2 label 0: a NaN logit in class 1: never the largest        -> cell (0, 2)
+ *   s3 label 7: outside [0, 3), counted nowhere
+ *   s4 label 0: all equal: class 0                               -> cell (0, 0) */
+static void bs_fill(llx_dtype dt, bs_store *store, llx_tensor *logits)
+{
+    static const double v[BS_ROWS][BS_K] = {
+        {3, 2, 0}, {0, 4, 1},           /* s0: sums 3, 6, 1 */
+        {1, 0, 2}, {2, 0, 1},           /* s1: sums 3, 0, 3 */
+        {0, NAN, 1}, {0, 5, 2},         /* s2: sums 0, NaN, 3 */
+        {9, 0, 0}, {9, 0, 0},           /* s3 */
+        {1, 1, 1}, {1, 1, 1},           /* s4 */
+    };
+    for (int i = 0; i < BS_ROWS * BS_K; i++) bs_set(dt, store, i, v[i / BS_K][i % BS_K]);
+    *logits = (llx_tensor){.name = "logits", .dtype = dt, .shape = llx_shape2(BS_ROWS, BS_K), .data = store};
+}
+
+static void test_batch_stats_values(void)
+{
+    llx_backend *be;
+    llx_error err;
+    CHECK(llx_backend_cpu_create(1, &be, &err) == LLX_OK);
+    int32_t labels[BS_ROWS] = {1, 1, 2, 2, 0, 0, 7, 7, 0, 0};
+    llx_tensor y = {.name = "labels", .dtype = LLX_I32, .shape = llx_shape1(BS_ROWS), .data = labels};
+    for (int d = 0; d < 2; d++) {
+        llx_dtype dt = d ? LLX_F32 : LLX_F64;
+        bs_store store, loss_store;
+        double acc[BS_K * BS_K + LLX_STATS_TAIL] = {0};
+        llx_tensor logits, loss = {.name = "loss", .dtype = dt, .shape = llx_shape1(1), .data = &loss_store};
+        llx_tensor a = {.dtype = LLX_F64, .shape = llx_shape1(llx_batch_stats_len(BS_K)), .data = acc};
+        bs_fill(dt, &store, &logits);
+        const double losses[3] = {0.5, INFINITY, 0.25};
+        for (int b = 0; b < 3; b++) {
+            bs_set(dt, &loss_store, 0, losses[b]);
+            CHECK_MSG(llx_batch_stats_add(be, &logits, &y, &loss, BS_CROPS, &a, &err) == LLX_OK, "%s", err.msg);
+            if (b == 0) {
+                const double want[BS_K * BS_K] = {1, 0, 1, 0, 1, 0, 1, 0, 0};
+                CHECK_MSG(memcmp(acc, want, sizeof want) == 0, "%s: confusion after one batch", llx_dtype_name(dt));
+                CHECK(acc[BS_K * BS_K + LLX_STATS_LOSS_SUM] == 2.5); /* 0.5 * 5 samples */
+                CHECK(acc[BS_K * BS_K + LLX_STATS_FIRST_BAD] == 0);
+            }
+        }
+        CHECK(acc[0] == 3 && acc[2 * BS_K] == 3 && acc[1] == 0); /* three batches counted */
+        CHECK(isinf(acc[BS_K * BS_K + LLX_STATS_LOSS_SUM]));
+        CHECK(acc[BS_K * BS_K + LLX_STATS_BATCHES] == 3);
+        CHECK(acc[BS_K * BS_K + LLX_STATS_FIRST_BAD] == 2); /* the infinite loss, and it stays */
+    }
+    llx_backend_free(be);
+}
+
+static void test_batch_stats_errors(void)
+{
+    llx_backend *be;
+    llx_error err;
+    CHECK(llx_backend_cpu_create(1, &be, &err) == LLX_OK);
+    int32_t labels[BS_ROWS] = {0};
+    bs_store store;
+    double loss_store[1] = {0}, acc[BS_K * BS_K + LLX_STATS_TAIL] = {0};
+    llx_tensor logits, y = {.dtype = LLX_I32, .shape = llx_shape1(BS_ROWS), .data = labels};
+    llx_tensor loss = {.dtype = LLX_F64, .shape = llx_shape1(1), .data = loss_store};
+    llx_tensor a = {.dtype = LLX_F64, .shape = llx_shape1(llx_batch_stats_len(BS_K)), .data = acc};
+    bs_fill(LLX_F64, &store, &logits);
+    CHECK(llx_batch_stats_add(be, &logits, &y, &loss, 3, &a, &err) == LLX_ERR_SHAPE); /* 10 rows, 3 crops */
+    CHECK_CONTAINS(err.msg, "batch stats: logits (10, 3) are not (samples * 3 crops, classes)");
+    y.shape = llx_shape1(9);
+    CHECK(llx_batch_stats_add(be, &logits, &y, &loss, BS_CROPS, &a, &err) == LLX_ERR_SHAPE);
+    CHECK_CONTAINS(err.msg, "labels i32 (9) do not fit logits (10, 3)");
+    y.shape = llx_shape1(BS_ROWS);
+    a.shape = llx_shape1(9);
+    CHECK(llx_batch_stats_add(be, &logits, &y, &loss, BS_CROPS, &a, &err) == LLX_ERR_SHAPE);
+    CHECK_CONTAINS(err.msg, "accumulator is f64 of 9 values, want f64 of 12");
+    a.shape = llx_shape1(llx_batch_stats_len(BS_K));
+    loss.dtype = LLX_F32;
+    CHECK(llx_batch_stats_add(be, &logits, &y, &loss, BS_CROPS, &a, &err) == LLX_ERR_INVALID);
+    CHECK_CONTAINS(err.msg, "logits f64 and loss f32");
+    loss.dtype = LLX_F64;
+    double untouched[BS_K * BS_K + LLX_STATS_TAIL] = {0};
+    CHECK(memcmp(acc, untouched, sizeof acc) == 0); /* nothing was added by the failed calls */
+    /* F64 on a (fake) CUDA backend: no kernel without CUDA, and F32 only with it; it fails
+     * before any launch either way */
+    llx_backend fake = *be;
+    fake.device = LLX_DEVICE_CUDA;
+    logits.device = y.device = loss.device = a.device = LLX_DEVICE_CUDA;
+    CHECK(llx_batch_stats_add(&fake, &logits, &y, &loss, BS_CROPS, &a, &err) == LLX_ERR_UNSUPPORTED);
+    CHECK_CONTAINS(err.msg, "batch stats");
+    CHECK_CONTAINS(err.msg, "cuda");
+    CHECK(llx_batch_stats_add(be, &logits, &y, &loss, BS_CROPS, &a, &err) == LLX_ERR_INVALID);
+    CHECK_CONTAINS(err.msg, "not on the cpu device");
+    llx_backend_free(be);
+}
+
 int main(void)
 {
     RUN(test_softmax_ce_gradcheck);
@@ -314,5 +425,7 @@ int main(void)
     RUN(test_sgd_plain_and_errors);
     RUN(test_sgd_update_all_matches_per_tensor);
     RUN(test_sgd_update_all_errors);
+    RUN(test_batch_stats_values);
+    RUN(test_batch_stats_errors);
     return check_report();
 }

@@ -28,8 +28,17 @@ struct llx_trainer {
     double best_value;
     int best_epoch;
     void **snapshot; /* per node, host copies of parameters and buffers */
-    float *host_logits;
+    float *host_logits; /* llx_trainer_predict's logits */
+    /* Confusion counts and loss of the batches so far, summed on the device
+     * (llx_batch_stats_add) and read back only when printed or returned. */
+    llx_tensor stats;
+    double host_stats[LLX_NUM_CLASSES * LLX_NUM_CLASSES + LLX_STATS_TAIL];
 };
+
+/* While training, the host reads the device's running figures when a progress line is due
+ * and at least this often (seconds), so a NaN loss stops the epoch soon after it appears. */
+#define STATS_READ_EVERY_S 1.0
+#define LIVE_REFRESH_S 0.5
 
 static double now_seconds(void)
 {
@@ -130,6 +139,15 @@ static llx_status prepare_optimizer(llx_trainer *t, llx_error *err)
     return LLX_OK;
 }
 
+/* The device accumulator of llx_batch_stats_add for the 7 classes. */
+static llx_status prepare_stats(llx_trainer *t, llx_error *err)
+{
+    t->stats = (llx_tensor){.dtype = LLX_F64, .device = t->be->device, .name = "batch stats",
+                            .shape = {.ndim = 1, .dim = {llx_batch_stats_len(LLX_NUM_CLASSES)}}};
+    t->stats.data = t->be->alloc(t->be, llx_tensor_bytes(&t->stats), err);
+    return t->stats.data ? LLX_OK : err->status;
+}
+
 /* train.init_from: fine-tuning starts from another run's weights; a classifier
  * of another size (fc.*) keeps its initial values, and the log says so. */
 static llx_status init_from(llx_trainer *t, const llx_cfg *root, llx_error *err)
@@ -159,6 +177,7 @@ llx_status llx_trainer_create(const llx_registry *reg, const llx_doc *doc, const
     if (st == LLX_OK) st = build_network(t, reg, root, err);
     if (st == LLX_OK && !(t->host_logits = malloc((size_t)t->graph_batch * LLX_NUM_CLASSES * sizeof(float))))
         st = llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+    if (st == LLX_OK) st = prepare_stats(t, err);
     if (st == LLX_OK && !o->eval_only) st = prepare_optimizer(t, err);
     if (st == LLX_OK && !o->eval_only && !o->no_data && !o->skip_init_from) st = init_from(t, root, err);
     if (st != LLX_OK) {
@@ -178,6 +197,7 @@ void llx_trainer_free(llx_trainer *t)
         llx_dataset_free(t->data[s]);
     }
     if (t->velocity_arena) t->be->free(t->be, t->velocity_arena);
+    if (t->stats.data) t->be->free(t->be, t->stats.data);
     for (size_t i = 0; t->snapshot && t->g && i < llx_graph_node_count(t->g); i++) free(t->snapshot[i]);
     free(t->snapshot);
     llx_graph_free(t->g);
@@ -220,26 +240,35 @@ static llx_status feed(llx_trainer *t, const float *x, const int32_t *labels, in
     return t->be->to_device(t->be, y->data, lab, (size_t)rows * sizeof(int32_t), err);
 }
 
-/* Loss and logits of the last forward, on the host. */
-static llx_status read_outputs(llx_trainer *t, int64_t rows, double *loss, llx_error *err)
+/* Adds the last forward's predictions and loss to the device's running figures. */
+static llx_status stats_add(llx_trainer *t, int crops, llx_error *err)
 {
-    float l;
-    LLX_TRY(t->be->to_host(t->be, &l, llx_graph_value(t->g, t->loss)->data, sizeof l, err));
-    *loss = l;
-    return t->be->to_host(t->be, t->host_logits, llx_graph_value(t->g, t->logits)->data,
-                          (size_t)rows * LLX_NUM_CLASSES * sizeof(float), err);
+    return llx_batch_stats_add(t->be, llx_graph_value(t->g, t->logits), llx_graph_value(t->g, llx_graph_labels_node(t->g)),
+                               llx_graph_value(t->g, t->loss), crops, &t->stats, err);
 }
 
-/* argmax of the mean of `crops` consecutive logit rows. */
-static int predict_row(const float *logits, int crops)
+/* The running figures since the last zeroing, on the host: the confusion matrix and the
+ * loss summed over samples (waits for the device). */
+static llx_status stats_read(llx_trainer *t, llx_confusion *c, double *loss_sum, llx_error *err)
 {
-    double mean[LLX_NUM_CLASSES] = {0};
-    for (int c = 0; c < crops; c++)
-        for (int k = 0; k < LLX_NUM_CLASSES; k++) mean[k] += logits[c * LLX_NUM_CLASSES + k];
-    int best = 0;
-    for (int k = 1; k < LLX_NUM_CLASSES; k++)
-        if (mean[k] > mean[best]) best = k;
-    return best;
+    LLX_TRY(t->be->to_host(t->be, t->host_stats, t->stats.data, sizeof t->host_stats, err));
+    for (int y = 0; y < LLX_NUM_CLASSES; y++)
+        for (int p = 0; p < LLX_NUM_CLASSES; p++) c->m[y][p] = (int64_t)t->host_stats[y * LLX_NUM_CLASSES + p];
+    *loss_sum = t->host_stats[LLX_NUM_CLASSES * LLX_NUM_CLASSES + LLX_STATS_LOSS_SUM];
+    return LLX_OK;
+}
+
+/* The batch (counting from 1) of the last stats_read whose loss was NaN or infinite; 0: none. */
+static int64_t stats_first_bad(const llx_trainer *t)
+{
+    return (int64_t)t->host_stats[LLX_NUM_CLASSES * LLX_NUM_CLASSES + LLX_STATS_FIRST_BAD];
+}
+
+static int64_t confusion_correct(const llx_confusion *c)
+{
+    int64_t n = 0;
+    for (int k = 0; k < LLX_NUM_CLASSES; k++) n += c->m[k][k];
+    return n;
 }
 
 /* One optimiser step over every parameter (one fused launch on the GPU). */
@@ -267,12 +296,34 @@ static void progress(llx_trainer *t, int64_t i, int64_t steps, double loss, doub
     }
 }
 
+/* Reads the running figures of the epoch (c, loss_sum): stops the epoch at a NaN or
+ * infinite loss, else prints a progress line when one is due. */
+static llx_status train_progress(llx_trainer *t, int64_t step, int64_t steps, int64_t seen, double start,
+                                 llx_confusion *c, double *loss_sum, llx_error *err)
+{
+    LLX_TRY(stats_read(t, c, loss_sum, err));
+    if (stats_first_bad(t))
+        return llx_errorf(err, LLX_ERR_NUMERIC,
+                          "epoch %d, step %lld: the loss is not finite (NaN or infinite); stopping (lower train.lr?). "
+                          "The weights of the last finished epoch are kept",
+                          t->epoch + 1, (long long)stats_first_bad(t));
+    double elapsed = now_seconds() - start;
+    progress(t, step, steps, *loss_sum / (double)seen, (double)confusion_correct(c) / (double)seen,
+             (double)seen / elapsed, elapsed);
+    return LLX_OK;
+}
+
+/* The host queues each step and does not wait for it: loss and accuracy are summed on the
+ * device and read back only when a progress line is due, at least every STATS_READ_EVERY_S
+ * seconds, and at the end. */
 static llx_status train_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *err)
 {
     LLX_TRY(llx_loader_start(t->train_loader, t->epoch, err));
-    int64_t steps = llx_loader_batches(t->train_loader), seen = 0, correct = 0;
-    double loss_sum = 0, start = now_seconds();
-    for (int64_t i = 0;; i++) {
+    LLX_TRY(t->be->memset_zero(t->be, t->stats.data, llx_tensor_bytes(&t->stats), err));
+    int64_t steps = llx_loader_batches(t->train_loader), seen = 0, i = 0;
+    double start = now_seconds(), last_read = start, loss_sum;
+    llx_confusion c;
+    for (;; i++) {
         const float *x;
         const int32_t *labels;
         int n;
@@ -280,29 +331,28 @@ static llx_status train_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *er
         if (n == 0) break;
         if (t->opt.stop && *t->opt.stop)
             return llx_errorf(err, LLX_ERR_INVALID, "stopped in epoch %d at step %lld", t->epoch + 1, (long long)i + 1);
-        double lr = llx_schedule_lr(&t->cfg.schedule, t->epoch + (double)i / (double)steps), loss;
+        double lr = llx_schedule_lr(&t->cfg.schedule, t->epoch + (double)i / (double)steps);
         r->lr = i == 0 ? lr : r->lr;
         LLX_TRY(feed(t, x, labels, n, 1, err));
         LLX_TRY(llx_graph_forward(t->g, true, err));
-        LLX_TRY(read_outputs(t, n, &loss, err));
-        if (!isfinite(loss))
-            return llx_errorf(err, LLX_ERR_NUMERIC,
-                              "epoch %d, step %lld: the loss is %g; stopping (lower train.lr?). The weights of the last "
-                              "finished epoch are kept",
-                              t->epoch + 1, (long long)i + 1, loss);
+        LLX_TRY(stats_add(t, 1, err));
         LLX_TRY(llx_graph_zero_grad(t->g, err));
         LLX_TRY(llx_graph_backward(t->g, t->loss, err));
         LLX_TRY(sgd_step(t, lr, err));
-        for (int s = 0; s < n; s++) correct += predict_row(t->host_logits + s * LLX_NUM_CLASSES, 1) == labels[s];
         seen += n;
-        loss_sum += loss * n;
-        double elapsed = now_seconds() - start;
-        progress(t, i + 1, steps, loss_sum / (double)seen, (double)correct / (double)seen, (double)seen / elapsed, elapsed);
+        double now = now_seconds();
+        bool line_due = t->opt.live ? now - last_read >= LIVE_REFRESH_S
+                                    : t->opt.log_every > 0 && (i + 1) % t->opt.log_every == 0;
+        if (line_due || now - last_read >= STATS_READ_EVERY_S) {
+            LLX_TRY(train_progress(t, i + 1, steps, seen, start, &c, &loss_sum, err));
+            last_read = now_seconds();
+        }
     }
+    LLX_TRY(train_progress(t, i, steps, seen ? seen : 1, start, &c, &loss_sum, err));
     if (t->opt.live) fputc('\n', t->opt.log);
     r->seconds = now_seconds() - start;
     r->train_loss = loss_sum / (double)(seen ? seen : 1);
-    r->train_accuracy = (double)correct / (double)(seen ? seen : 1);
+    r->train_accuracy = (double)confusion_correct(&c) / (double)(seen ? seen : 1);
     r->images_per_second = (double)seen / r->seconds;
     return LLX_OK;
 }
@@ -314,26 +364,23 @@ llx_status llx_trainer_evaluate(llx_trainer *t, const char *split, llx_metrics *
     if (s < 0 || !t->eval_loader[s]) return llx_errorf(err, LLX_ERR_INVALID, "no '%s' data in this experiment", split);
     llx_loader *l = t->eval_loader[s];
     int crops = llx_loader_crops_per_sample(l);
-    llx_confusion conf;
-    llx_confusion_clear(&conf);
-    double loss_sum = 0;
     int64_t seen = 0;
     LLX_TRY(llx_loader_start(l, 0, err));
+    LLX_TRY(t->be->memset_zero(t->be, t->stats.data, llx_tensor_bytes(&t->stats), err));
     for (;;) {
         const float *x;
         const int32_t *labels;
         int n;
         LLX_TRY(llx_loader_next(l, &x, &labels, &n, err));
         if (n == 0) break;
-        double bl;
         LLX_TRY(feed(t, x, labels, n, crops, err));
         LLX_TRY(llx_graph_forward(t->g, false, err));
-        LLX_TRY(read_outputs(t, (int64_t)n * crops, &bl, err));
-        for (int i = 0; i < n; i++)
-            llx_confusion_add(&conf, labels[i], predict_row(t->host_logits + (size_t)i * crops * LLX_NUM_CLASSES, crops));
-        loss_sum += bl * n;
+        LLX_TRY(stats_add(t, crops, err));
         seen += n;
     }
+    llx_confusion conf;
+    double loss_sum;
+    LLX_TRY(stats_read(t, &conf, &loss_sum, err));
     llx_metrics_compute(&conf, m);
     if (c) *c = conf;
     if (loss) *loss = loss_sum / (double)(seen ? seen : 1);
@@ -396,10 +443,10 @@ llx_status llx_trainer_predict(llx_trainer *t, const float *x, int n, double *pr
         return llx_errorf(err, LLX_ERR_INVALID, "predict: %d samples, at most %lld at once", n,
                           (long long)(most / crops));
     int32_t zeros[MAX_CROP_ROWS] = {0};
-    double loss;
     LLX_TRY(feed(t, x, zeros, n, crops, err));
     LLX_TRY(llx_graph_forward(t->g, false, err));
-    LLX_TRY(read_outputs(t, (int64_t)n * crops, &loss, err));
+    LLX_TRY(t->be->to_host(t->be, t->host_logits, llx_graph_value(t->g, t->logits)->data,
+                           (size_t)n * crops * LLX_NUM_CLASSES * sizeof(float), err));
     for (int i = 0; i < n; i++) {
         double mean[LLX_NUM_CLASSES] = {0}, top = -INFINITY, sum = 0;
         for (int c = 0; c < crops; c++)

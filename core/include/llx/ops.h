@@ -77,4 +77,23 @@ llx_status llx_sgd_update_all(llx_backend *be, const llx_sgd_params *p, bool fir
                               llx_tensor *const *w, const llx_tensor *const *grad,
                               llx_tensor *const *velocity, const bool *decay, llx_error *err);
 
+/* Classifier statistics summed over batches on the backend's device, so that a training
+ * loop can run on without waiting for each step: the host reads `acc` back only when it
+ * prints or records them (llx_backend.to_host). acc: F64 (llx_batch_stats_len(K)) values on
+ * be's device, zeroed by the caller to start a sum:
+ *   [t * K + p]                     samples of true class t predicted as class p
+ *   [K * K + LLX_STATS_LOSS_SUM]    sum over batches of loss * samples
+ *   [K * K + LLX_STATS_BATCHES]     batches added
+ *   [K * K + LLX_STATS_FIRST_BAD]   the first of them (counting from 1) whose loss was NaN or
+ *                                   infinite; 0: none yet
+ * logits (R, K) F32 or F64 with R = samples * crops: the `crops` rows of a sample follow each
+ * other, and its prediction is the first largest entry of the sum of its rows (summed in
+ * double, in row order; TenCrop's mean). labels (R) I32: a sample's label is its first row's;
+ * a label outside [0, K) counts in no cell. loss: one value of logits' dtype. */
+enum { LLX_STATS_LOSS_SUM, LLX_STATS_BATCHES, LLX_STATS_FIRST_BAD, LLX_STATS_TAIL };
+static inline int64_t llx_batch_stats_len(int64_t classes) { return classes * classes + LLX_STATS_TAIL; }
+
+llx_status llx_batch_stats_add(llx_backend *be, const llx_tensor *logits, const llx_tensor *labels,
+                               const llx_tensor *loss, int crops, llx_tensor *acc, llx_error *err);
+
 #endif
