@@ -90,15 +90,6 @@ struct conv_descs {
     }
 };
 
-bool verbose()
-{
-    static const bool v = [] {
-        const char *e = getenv("LLX_CUDA_VERBOSE");
-        return e && *e && strcmp(e, "0") != 0;
-    }();
-    return v;
-}
-
 /* A failing cuDNN call: the message names the call and the problem. */
 llx_status conv_fail(cudnnStatus_t s, const conv_geom &g, const char *what, llx_error *err)
 {
@@ -330,7 +321,7 @@ llx_status choose(llx_backend *be, const conv_geom &g, const conv_descs &d, int 
         *out = conv_choice{fallback[dir], (int32_t)base, (uint64_t)ws};
         source = "fallback";
     }
-    if (verbose())
+    if (llx_cuda_env()->verbose)
         fprintf(stderr,
                 "llx cuda: conv2d %s x (%d, %d, %d, %d) w (%d, %d, %d, %d) s%dx%d p%dx%d "
                 "tf32 %d: algo %d (%s), math %s, workspace %llu bytes, %.3f ms\n",

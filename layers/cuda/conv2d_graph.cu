@@ -43,26 +43,6 @@ constexpr int k_max_configs = 64;       /* asked of each heuristics mode */
 constexpr int k_max_timed = 12;         /* plans built and timed per problem */
 constexpr size_t k_workspace_cap = (size_t)4 << 30;
 
-/* LLX_CUDA_VERBOSE set and not "0"; LLX_CUDNN_API=graph; LLX_CUDNN_RTC=1. */
-bool verbose()
-{
-    static const bool v = getenv("LLX_CUDA_VERBOSE") && *getenv("LLX_CUDA_VERBOSE") &&
-                          strcmp(getenv("LLX_CUDA_VERBOSE"), "0") != 0;
-    return v;
-}
-/* Opt-in until it has run on a GPU: written after the one GPU session so far (2026-11-28),
- * whose tests validated the legacy path. */
-bool graph_off()
-{
-    static const bool v = !getenv("LLX_CUDNN_API") || strcmp(getenv("LLX_CUDNN_API"), "graph") != 0;
-    return v;
-}
-bool allow_runtime_compiled()
-{
-    static const bool v = getenv("LLX_CUDNN_RTC") && strcmp(getenv("LLX_CUDNN_RTC"), "1") == 0;
-    return v;
-}
-
 /* Owns one backend descriptor; release() hands it over. */
 struct bdesc {
     cudnnBackendDescriptor_t d = nullptr;
@@ -280,7 +260,7 @@ bool engine_ok(search_ctx *ctx, candidate *k, config_list *l)
     if (cudnnBackendGetAttribute(eng.d, CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE, CUDNN_TYPE_BEHAVIOR_NOTE,
                                  CUDNN_BEHAVIOR_NOTE_TYPE_COUNT, &n_behaviour, behaviour) ==
             CUDNN_STATUS_SUCCESS &&
-        !allow_runtime_compiled())
+        !llx_cuda_env()->rtc)
         for (int64_t i = 0; i < n_behaviour && i < CUDNN_BEHAVIOR_NOTE_TYPE_COUNT; i++)
             if (behaviour[i] == CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION) {
                 l->rejected_rtc++;
@@ -490,7 +470,7 @@ bool search(llx_backend *be, search_ctx *ctx, void *const real[3], const int32_t
         return false;
     }
     const candidate &k = l.c[best];
-    if (verbose())
+    if (llx_cuda_env()->verbose)
         fprintf(stderr,
                 "llx cuda: conv2d %s x (%d, %d, %d, %d) w (%d, %d, %d, %d) s%dx%d p%dx%d tf32 %d "
                 "align %d/%d/%d: graph engine %lld%s, %.3f ms, workspace %lld bytes; %d timed of "
@@ -520,7 +500,7 @@ llx_status llx_cuda_conv2d_graph(llx_backend *be, const llx_conv2d_graph_problem
                                  void *y, bool *done, llx_error *err)
 {
     *done = false;
-    if (graph_off()) return LLX_OK;
+    if (!llx_cuda_env()->graph_conv) return LLX_OK;
     const int32_t align[3] = {align_of(x), align_of(w), align_of(y)};
     graph_key key;
     memset(&key, 0, sizeof key);
@@ -538,7 +518,7 @@ llx_status llx_cuda_conv2d_graph(llx_backend *be, const llx_conv2d_graph_problem
         void *const real[3] = {x, w, y};
         if (!search(be, &ctx, real, align, &val.plan)) {
             val.plan = nullptr;
-            if (verbose())
+            if (llx_cuda_env()->verbose)
                 fprintf(stderr,
                         "llx cuda: conv2d %s x (%d, %d, %d, %d) w (%d, %d, %d, %d) s%dx%d p%dx%d "
                         "tf32 %d: graph API unusable (%s: %s); legacy API from now on\n",

@@ -40,6 +40,18 @@ bool llx_cuda_cache_get(llx_backend *be, const void *key, size_t key_bytes, void
 llx_status llx_cuda_cache_put(llx_backend *be, const void *key, size_t key_bytes,
                               const void *val, size_t val_bytes, llx_error *err);
 
+/* The CUDA backend's environment switches, read once per process:
+ *   LLX_CUDA_VERBOSE set and not "0"  print each algorithm choice and its time  (verbose)
+ *   LLX_CUDNN_API=graph               convolutions through cuDNN's graph API    (graph_conv)
+ *   LLX_CUDNN_RTC=1                   ... its runtime-compiled engines too      (rtc)
+ *   LLX_CUDA_MAXPOOL=llx              llx's max-pooling kernels, not cuDNN's    (own_maxpool)
+ * graph_conv and own_maxpool are opt-in until a GPU session has validated them: both were
+ * written after the only GPU run so far (2026-11-28), whose tests passed the defaults. */
+typedef struct llx_cuda_switches {
+    bool verbose, graph_conv, rtc, own_maxpool;
+} llx_cuda_switches;
+const llx_cuda_switches *llx_cuda_env(void);
+
 /* "what: <CUDA error name>: <text>" and LLX_ERR_INVALID (NOMEM for out-of-memory). */
 llx_status llx_cuda_check(cudaError_t e, const char *what, llx_error *err);
 llx_status llx_cudnn_check(cudnnStatus_t s, const char *what, llx_error *err);

@@ -16,8 +16,11 @@
  * Max pooling in cuDNN ignores padded cells (they never win), as the CPU.
  * Ties: cuDNN gives each window's gradient to one of the tied cells; the CPU gives it to the
  * first in row-major order. Both are valid subgradients; they differ only where a window
- * holds equal maxima (e.g. zeros after a ReLU). */
-#include "cuda_impl.h"
+ * holds equal maxima (e.g. zeros after a ReLU).
+ *
+ * LLX_CUDA_MAXPOOL=llx takes llx's own kernels instead (maxpool2d_own.cu), opt-in until a GPU
+ * session has run them. */
+#include "maxpool2d_own.h"
 
 #include <climits>
 #include <cstdint>
@@ -117,6 +120,7 @@ const float k_one = 1.0f, k_zero = 0.0f;
 
 extern "C" llx_status llx_cuda_maxpool2d_forward(const llx_op_call *c, llx_error *err)
 {
+    if (llx_cuda_env()->own_maxpool) return llx_cuda_maxpool2d_own_forward(c, err);
     LLX_TRY(llx_cuda_require_f32(c, err));
     const llx_pool2d_attr *a = (const llx_pool2d_attr *)c->attr;
     pool_geom g{};
@@ -138,6 +142,7 @@ extern "C" llx_status llx_cuda_maxpool2d_forward(const llx_op_call *c, llx_error
 
 extern "C" llx_status llx_cuda_maxpool2d_backward(const llx_op_call *c, llx_error *err)
 {
+    if (llx_cuda_env()->own_maxpool) return llx_cuda_maxpool2d_own_backward(c, err);
     if (!c->din[0]) return LLX_OK;
     if (!c->dout)
         return llx_errorf(err, LLX_ERR_INVALID,

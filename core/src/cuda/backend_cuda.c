@@ -13,6 +13,7 @@
  *
  * Kernel support (layers/cuda/cuda_impl.h): a grow-only scratch buffer for cuDNN
  * workspaces, a small key-value cache (cuDNN algorithms by shape), the error texts. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,30 @@ llx_status llx_cuda_require_f32(const llx_op_call *c, llx_error *err)
 }
 
 /* ---------------------------------------------------------------- kernel support */
+
+static llx_cuda_switches switches;
+static pthread_once_t switches_once = PTHREAD_ONCE_INIT;
+
+static bool env_is(const char *name, const char *value)
+{
+    const char *e = getenv(name);
+    return e && strcmp(e, value) == 0;
+}
+
+static void read_switches(void)
+{
+    const char *v = getenv("LLX_CUDA_VERBOSE");
+    switches = (llx_cuda_switches){.verbose = v && *v && strcmp(v, "0") != 0,
+                                   .graph_conv = env_is("LLX_CUDNN_API", "graph"),
+                                   .rtc = env_is("LLX_CUDNN_RTC", "1"),
+                                   .own_maxpool = env_is("LLX_CUDA_MAXPOOL", "llx")};
+}
+
+const llx_cuda_switches *llx_cuda_env(void)
+{
+    pthread_once(&switches_once, read_switches);
+    return &switches;
+}
 
 cudaStream_t llx_cuda_stream(llx_backend *be) { return ctx_of(be)->stream; }
 cudnnHandle_t llx_cuda_cudnn(llx_backend *be) { return ctx_of(be)->cudnn; }
