@@ -1,4 +1,4 @@
-/* relu.c: y = max(x, 0); dx += dy * (x > 0). Shapes: any, y like x. */
+/* relu.c: y = max(x, 0); dx += dy * (x > 0) (dx = ... when fresh). Shapes: any, y like x. */
 #ifndef LLX_TYPED_PASS
 #include "layers_impl.h"
 #define LLX_TYPED_FILE "relu.c"
@@ -15,7 +15,7 @@ static llx_status relu_backward(const llx_op_call *c, llx_error *err)
 {
     if (!c->din[0]) return LLX_OK;
     int64_t n = llx_tensor_numel(c->out);
-    LLX_DISPATCH(c->out->dtype, relu_bwd, c->in[0]->data, c->dout->data, c->din[0]->data, n);
+    LLX_DISPATCH(c->out->dtype, relu_bwd, c->in[0]->data, c->dout->data, c->din[0]->data, n, c->din_fresh & 1u);
     return LLX_OK;
 }
 
@@ -24,7 +24,7 @@ const llx_op_desc llx_op_relu = {
     .min_inputs = 1,
     .max_inputs = 1,
     .infer = llx_infer_same,
-    .kernels[LLX_DEVICE_CPU] = {.forward = relu_forward, .backward = relu_backward},
+    .kernels[LLX_DEVICE_CPU] = {.forward = relu_forward, .backward = relu_backward, .fresh_din = true},
     LLX_CUDA_KERNELS(relu)
 };
 
@@ -36,8 +36,14 @@ static void T_(relu_fwd)(const real *x, real *y, int64_t n)
     for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }
 
-static void T_(relu_bwd)(const real *x, const real *dy, real *dx, int64_t n)
+/* fresh: dx holds stale bytes and is written, not added to. */
+static void T_(relu_bwd)(const real *x, const real *dy, real *dx, int64_t n, bool fresh)
 {
+    if (fresh) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+        return;
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) dx[i] += x[i] > 0 ? dy[i] : 0; /* branch-free: vectorises */
 }

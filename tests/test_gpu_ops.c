@@ -8,6 +8,9 @@
  * bit-identical; BN's running statistics are updated in place), every input gradient.
  * Backward reads what forward saved, so the gradients check the saved state too.
  *
+ * Kernels that declare fresh_din (llx/op.h) also run their backward over NaN-filled input
+ * gradients marked fresh, against the CPU's gradients from zero.
+ *
  * Also: llx_sgd_update_all over several tensors (momentum, nesterov, decay mask, first and
  * later steps); the trainer's device-side statistics (llx_batch_stats_add: confusion counts
  * and loss sums, bit-identical, TenCrop rows too, and the first non-finite loss); a short last batch (buffers planned for N=8, tensors shaped N=5, after a
@@ -113,11 +116,49 @@ static void compare_case(const op_case *k, bool tf32)
     for (int i = 0; i < c->n_in; i++) free(start[i]);
 }
 
+/* For kernels that declare fresh_din on the GPU: backward over NaN-filled input gradients
+ * marked fresh (op_run_opts.fresh) against the CPU's gradients accumulated from zero. */
+static void compare_fresh(const op_case *k)
+{
+    const gc_case *c = &k->c;
+    if (!c->op->kernels[gpu->device].fresh_din) return;
+    char ctx[192];
+    snprintf(ctx, sizeof ctx, "%s [fresh din, tf32 off%s]", k->label, c->training ? ", training" : "");
+    op_run_opts o = {.values = k->values};
+    op_run_result rc, rg;
+    llx_error err = {0};
+    llx_status sc = op_run(c, LLX_F32, &o, &rc, &err);
+    CHECK_MSG(sc == LLX_OK, "%s: cpu run: %s", ctx, err.msg);
+    gpu->tf32 = false;
+    o.backend = gpu;
+    o.fresh = true;
+    llx_status sg = op_run(c, LLX_F32, &o, &rg, &err);
+    CHECK_MSG(sg == LLX_OK, "%s: gpu run: %s", ctx, err.msg);
+    if (sc == LLX_OK && sg == LLX_OK) {
+        double worst = 0, rel;
+        int ok = 1;
+        for (int i = 0; i < c->n_in; i++) {
+            if (!rc.din[i] && !rg.din[i]) continue;
+            char what[48];
+            snprintf(what, sizeof what, "din[%d] (written over NaN)", i);
+            double t = (k->reduce_din & (1u << i)) ? tol_max(k->tol, TOL_RED) : k->tol;
+            ok &= gpu_check(ctx, what, &c->in[i].shape, rg.din[i], rc.din[i], llx_shape_numel(&c->in[i].shape), t,
+                            &rel);
+            worst = rel > worst ? rel : worst;
+        }
+        CHECK_MSG(ok, "%s: gpu and cpu differ (details above)", ctx);
+        printf("     %-4s %-58s worst rel %.2e\n", ok ? "ok" : "FAIL", ctx, worst);
+    }
+    op_run_free(&rc);
+    op_run_free(&rg);
+}
+
 static void run_cases(const op_case *cases, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         compare_case(&cases[i], false);
         if (cases[i].tf32_too) compare_case(&cases[i], true);
+        compare_fresh(&cases[i]);
     }
 }
 

@@ -79,6 +79,7 @@ llx_status llx_backend_cpu_create(int threads, llx_backend **out, llx_error *err
         .describe = cpu_describe,
         .destroy = cpu_destroy,
         .ctx = ctx,
+        .fresh_grads = true,
     };
     *out = be;
     return LLX_OK;

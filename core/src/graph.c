@@ -52,6 +52,7 @@ void llx_graph_free(llx_graph *g)
             if (g->arenas[a]) g->be->free(g->be, g->arenas[a]);
         if (g->workspace) g->be->free(g->be, g->workspace);
     }
+    free(g->grad_written);
     free(g->nodes);
     free(g->rows);
     free(g->row_names);
@@ -225,6 +226,8 @@ llx_status llx_graph_compile(llx_graph *g, llx_backend *be, uint64_t seed, llx_e
     if (!g->workspace) return err ? err->status : LLX_ERR_NOMEM;
     g->planned_bytes = ws;
     for (int a = 0; a < ARENA_COUNT; a++) g->planned_bytes += size[a];
+    if (!(g->grad_written = calloc(g->n_nodes, sizeof *g->grad_written)))
+        return llx_errorf(err, LLX_ERR_NOMEM, "graph: out of memory");
     bind(g);
     return init_params(g, seed, err);
 }
@@ -277,19 +280,59 @@ llx_status llx_graph_forward(llx_graph *g, bool training, llx_error *err)
     return LLX_OK;
 }
 
+/* Activation gradients without a zeroing pass (backend fresh_grads; llx/op.h). Backward runs
+ * in reverse node order, so the first call to reach an activation's gradient is its last
+ * consumer's: that call gets the din_fresh bit (kernels with fresh_din write the gradient)
+ * or the engine zeroes the gradient just before it. An input that appears twice in one call
+ * is zeroed (both slots add into it). */
+static llx_status mark_fresh(llx_graph *g, node *n, llx_error *err)
+{
+    bool kernel_writes = n->op->kernels[g->be->device].fresh_din;
+    unsigned fresh = 0;
+    for (int j = 0; j < n->n_in; j++) {
+        node *src = &g->nodes[n->in[j]];
+        if (!n->call.din[j] || src->kind == LLX_NODE_PARAM || g->grad_written[n->in[j]]) continue;
+        g->grad_written[n->in[j]] = true;
+        bool twice = false;
+        for (int k = j + 1; k < n->n_in; k++) twice |= n->in[k] == n->in[j];
+        if (kernel_writes && !twice)
+            fresh |= 1u << j;
+        else
+            LLX_TRY(g->be->memset_zero(g->be, src->grad.data, llx_tensor_bytes(&src->grad), err));
+    }
+    n->call.din_fresh = fresh;
+    return LLX_OK;
+}
+
+/* With fresh_grads, an op whose own gradient nobody wrote (it leads nowhere near `out`)
+ * would only add zeros: it is skipped, and every activation gradient still unwritten at the
+ * end is zeroed, so all of them read as they would after a zeroing pass. Without it, one
+ * pass zeroes all activation gradients first. */
 llx_status llx_graph_backward_seed(llx_graph *g, llx_node_id out, const void *dout_host, llx_error *err)
 {
     if (!g->be) return llx_errorf(err, LLX_ERR_INVALID, "graph: backward before compile");
     node *o = &g->nodes[out];
     if (!o->needs_grad)
         return llx_errorf(err, LLX_ERR_INVALID, "graph: backward from '%s', which depends on no parameter", o->name);
-    LLX_TRY(g->be->memset_zero(g->be, g->arenas[ARENA_ACT_GRAD], g->act_grad_bytes, err));
+    bool fresh = g->be->fresh_grads;
+    if (!fresh) LLX_TRY(g->be->memset_zero(g->be, g->arenas[ARENA_ACT_GRAD], g->act_grad_bytes, err));
+    memset(g->grad_written, 0, g->n_nodes * sizeof *g->grad_written);
     LLX_TRY(g->be->to_device(g->be, o->grad.data, dout_host, llx_tensor_bytes(&o->grad), err));
+    g->grad_written[out] = true;
     for (size_t i = (size_t)out + 1; i-- > 0;) {
         node *n = &g->nodes[i];
         if (n->kind != LLX_NODE_OP || !n->needs_grad) continue;
+        if (fresh) {
+            if (!g->grad_written[i]) continue;
+            LLX_TRY(mark_fresh(g, n, err));
+        }
         llx_status st = g->profile ? run_timed(g, n, true, err) : llx_op_backward(&n->call, err);
         if (st != LLX_OK) return run_error(g, n, "backward", err);
+    }
+    for (size_t i = 0; fresh && i < g->n_nodes; i++) {
+        node *n = &g->nodes[i];
+        if (n->needs_grad && n->kind != LLX_NODE_PARAM && !g->grad_written[i])
+            LLX_TRY(g->be->memset_zero(g->be, n->grad.data, llx_tensor_bytes(&n->grad), err));
     }
     return LLX_OK;
 }

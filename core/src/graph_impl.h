@@ -74,6 +74,7 @@ struct llx_graph {
     void *workspace;
     size_t planned_bytes; /* arenas + workspace */
     bool profile;         /* time every op node (llx_graph_set_profile) */
+    bool *grad_written;   /* per node, during backward: its activation gradient holds a value */
 };
 
 enum { ARENA_PARAM, ARENA_PARAM_GRAD, ARENA_ACT, ARENA_ACT_GRAD, ARENA_SAVED, ARENA_COUNT };

@@ -45,11 +45,20 @@ llx_status llx_cuda_cache_put(llx_backend *be, const void *key, size_t key_bytes
  *   LLX_CUDNN_API=graph               convolutions through cuDNN's graph API    (graph_conv)
  *   LLX_CUDNN_RTC=1                   ... its runtime-compiled engines too      (rtc)
  *   LLX_CUDA_MAXPOOL=llx              llx's max-pooling kernels, not cuDNN's    (own_maxpool)
- * graph_conv and own_maxpool are opt-in until a GPU session has validated them: both were
- * written after the only GPU run so far (2026-11-28), whose tests passed the defaults. */
+ *   LLX_CUDA_FRESH_GRADS=1            backward writes activation gradients fresh
+ *                                     (llx_backend.fresh_grads, llx/op.h)        (fresh_grads)
+ * graph_conv, own_maxpool and fresh_grads are opt-in until a GPU session has validated them:
+ * they were written after the only GPU run so far (2026-11-28), whose tests passed the
+ * defaults. */
 typedef struct llx_cuda_switches {
-    bool verbose, graph_conv, rtc, own_maxpool;
+    bool verbose, graph_conv, rtc, own_maxpool, fresh_grads;
 } llx_cuda_switches;
+
+/* Bit i of c->din_fresh (llx/op.h): din[i] holds stale bytes and must be written, not added
+ * to. Kernels whose every path writes din[i] test it; a path that can only accumulate calls
+ * llx_cuda_fresh_zero first, which zeroes each fresh din on the stream. */
+static inline bool llx_cuda_fresh(const llx_op_call *c, int i) { return (c->din_fresh >> i) & 1u; }
+llx_status llx_cuda_fresh_zero(const llx_op_call *c, llx_error *err);
 const llx_cuda_switches *llx_cuda_env(void);
 
 /* "what: <CUDA error name>: <text>" and LLX_ERR_INVALID (NOMEM for out-of-memory). */

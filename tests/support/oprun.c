@@ -252,6 +252,27 @@ llx_status op_run_upload(const op_run_state *s, llx_tensor *t, const double *v, 
     return st;
 }
 
+/* opts->fresh: every input gradient NaN and marked fresh for the backward call. */
+static llx_status run_make_fresh(op_run_state *s, llx_error *err)
+{
+    const llx_op_desc *op = s->call.op;
+    if (!op->kernels[s->be->device].fresh_din)
+        return llx_errorf(err, LLX_ERR_INVALID, "op_run: '%s' on %s does not declare fresh_din", op->name,
+                          s->be->name);
+    for (int i = 0; i < s->call.n_in; i++) {
+        if (!s->call.din[i]) continue;
+        int64_t n = llx_tensor_numel(&s->din[i]);
+        double *nan = malloc((size_t)(n ? n : 1) * sizeof *nan);
+        if (!nan) return llx_errorf(err, LLX_ERR_NOMEM, "op_run: out of memory");
+        for (int64_t k = 0; k < n; k++) nan[k] = NAN;
+        llx_status st = op_run_upload(s, &s->din[i], nan, n, err);
+        free(nan);
+        LLX_TRY(st);
+        s->call.din_fresh |= 1u << i;
+    }
+    return LLX_OK;
+}
+
 llx_status op_run(const gc_case *c, llx_dtype dt, const op_run_opts *opts, op_run_result *r,
                   llx_error *err)
 {
@@ -269,6 +290,7 @@ llx_status op_run(const gc_case *c, llx_dtype dt, const op_run_opts *opts, op_ru
             for (int i = 0; i < c->n_in && st == LLX_OK; i++)
                 st = op_run_download(&s, &s.in[i], -1, &r->in[i], err);
         }
+        if (st == LLX_OK && opts && opts->fresh && !opts->forward_only) st = run_make_fresh(&s, err);
         if (st == LLX_OK && !(opts && opts->forward_only)) st = llx_op_backward(&s.call, err);
     }
     if (st == LLX_OK && !(opts && opts->forward_only))

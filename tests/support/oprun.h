@@ -17,7 +17,10 @@
  * inputs in F32 and F64.
  *
  * Gradients. Input i takes a gradient unless it is I32 or in op->no_grad_inputs. Backward
- * accumulates into din; din[i] starts from opts->din[i] (NULL: zeros).
+ * accumulates into din; din[i] starts from opts->din[i] (NULL: zeros). With opts->fresh the
+ * backward is told that every din holds stale bytes (llx_op_call.din_fresh, llx/op.h): din
+ * starts as NaN and must come out as the gradient alone; the op's kernel on the device must
+ * declare fresh_din (else LLX_ERR_INVALID).
  *
  * Everything returned is a malloc'd double copy (op_run_free frees it): values are
  * widened from the tensor's dtype, so an F32 run gives float values as doubles.
@@ -40,6 +43,7 @@ typedef struct op_run_opts {
     const double *dout;          /* gradient of the output (NULL: drawn, in [-1, 1)) */
     const double *const *din;    /* din[i]: starting gradient of input i (NULL: zeros) */
     bool forward_only;           /* skip backward: the result's din[] stay NULL */
+    bool fresh;                  /* backward writes din over NaN (din_fresh for every input) */
     llx_backend *backend;        /* run on this backend (threads ignored; NULL: own CPU one) */
 } op_run_opts;
 

@@ -35,6 +35,10 @@ struct llx_backend {
      * PyTorch does for convolutions. On by default; false: full fp32 arithmetic. The CPU
      * ignores it. */
     bool tf32;
+    /* Activation gradients written fresh by the first backward call to reach each one
+     * (llx/op.h) instead of one zeroing pass over all of them before backward. The CPU: on;
+     * CUDA: with LLX_CUDA_FRESH_GRADS=1 only, until a GPU session has run its kernels so. */
+    bool fresh_grads;
 };
 
 /* The backend for a device name: "cpu", "cuda", or "auto" (the GPU when one exists, else

@@ -2,9 +2,13 @@
  *
  * An op has shape inference and, per backend, a forward and a backward
  * kernel. Gradient convention (every op, every backend): backward ADDS into
- * the input gradients it is given (din[i] += ...); the engine zeroes
- * activation gradients before each backward pass and the optimiser zeroes
+ * the input gradients it is given (din[i] += ...); the optimiser zeroes
  * parameter gradients. din[i] is NULL where no gradient is needed.
+ * Activation gradients are not zeroed in advance: the first backward call to
+ * reach one (its last consumer) finds stale bytes there. The engine zeroes it
+ * just before that call, unless the kernel declares fresh_din: then bit i of
+ * c->din_fresh tells it to write din[i] (=) instead of adding, which saves a
+ * pass over the memory (llx_graph_backward_seed).
  *
  * Built-in ops are listed in enum llx_op_id (llx/ops.h); a plugin may add
  * its own op descriptors through llx_registry_add_op (a fused kernel, say). */
@@ -27,6 +31,8 @@ typedef struct llx_op_call {
     llx_tensor *in[LLX_OP_MAX_INPUTS];  /* inputs; buffers an op updates (BN running stats) too */
     llx_tensor *out;                    /* output value */
     llx_tensor *din[LLX_OP_MAX_INPUTS]; /* input gradients (accumulate) or NULL */
+    unsigned din_fresh; /* backward, kernels with fresh_din only: bit i set: din[i] holds no
+                           gradient yet (stale bytes): write it, do not add to it */
     const llx_tensor *dout;             /* output gradient (backward only) */
     void *saved;       /* op-private state kept from forward to backward, saved_bytes long */
     void *workspace;   /* scratch, workspace_bytes long, shared by all ops */
@@ -37,6 +43,7 @@ typedef struct llx_op_call {
 typedef struct llx_op_kernels {
     llx_status (*forward)(const llx_op_call *c, llx_error *err);
     llx_status (*backward)(const llx_op_call *c, llx_error *err); /* (optional): no gradient */
+    bool fresh_din; /* backward honours c->din_fresh (else din_fresh is always 0) */
 } llx_op_kernels;
 
 struct llx_op_desc {

@@ -125,13 +125,23 @@ static void read_switches(void)
     switches = (llx_cuda_switches){.verbose = v && *v && strcmp(v, "0") != 0,
                                    .graph_conv = env_is("LLX_CUDNN_API", "graph"),
                                    .rtc = env_is("LLX_CUDNN_RTC", "1"),
-                                   .own_maxpool = env_is("LLX_CUDA_MAXPOOL", "llx")};
+                                   .own_maxpool = env_is("LLX_CUDA_MAXPOOL", "llx"),
+                                   .fresh_grads = env_is("LLX_CUDA_FRESH_GRADS", "1")};
 }
 
 const llx_cuda_switches *llx_cuda_env(void)
 {
     pthread_once(&switches_once, read_switches);
     return &switches;
+}
+
+llx_status llx_cuda_fresh_zero(const llx_op_call *c, llx_error *err)
+{
+    for (int i = 0; i < c->n_in; i++)
+        if (llx_cuda_fresh(c, i) && c->din[i])
+            LLX_CUDA_TRY(cudaMemsetAsync(c->din[i]->data, 0, llx_tensor_bytes(c->din[i]), ctx_of(c->backend)->stream),
+                         "zeroing a fresh input gradient");
+    return LLX_OK;
 }
 
 cudaStream_t llx_cuda_stream(llx_backend *be) { return ctx_of(be)->stream; }
@@ -386,6 +396,7 @@ llx_status llx_backend_cuda_create(int index, llx_backend **out, llx_error *err)
         .destroy = cuda_destroy,
         .ctx = x,
         .tf32 = true,
+        .fresh_grads = llx_cuda_env()->fresh_grads,
     };
     llx_status st = open_device(x, index, err);
     if (st != LLX_OK) {
