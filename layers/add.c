@@ -25,5 +25,5 @@ const llx_op_desc llx_op_add = {
     .max_inputs = 2,
     .infer = add_infer,
     .kernels[LLX_DEVICE_CPU] = {.forward = add_forward, .backward = add_backward},
-    LLX_CUDA_KERNELS(add)
+    LLX_CUDA_KERNELS_FRESH(add)
 };

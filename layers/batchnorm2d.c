@@ -95,7 +95,7 @@ const llx_op_desc llx_op_batchnorm2d = {
     .macs = bn_macs,
     .describe = bn_describe,
     .kernels[LLX_DEVICE_CPU] = {.forward = bn_forward, .backward = bn_backward},
-    LLX_CUDA_KERNELS(batchnorm2d)
+    LLX_CUDA_KERNELS_FRESH(batchnorm2d)
 };
 
 #else

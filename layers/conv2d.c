@@ -134,7 +134,7 @@ const llx_op_desc llx_op_conv2d = {
     .macs = conv2d_macs,
     .describe = conv2d_describe,
     .kernels[LLX_DEVICE_CPU] = {.forward = conv2d_forward, .backward = conv2d_backward},
-    LLX_CUDA_KERNELS(conv2d)
+    LLX_CUDA_KERNELS_FRESH(conv2d)
 };
 
 #else

@@ -45,6 +45,10 @@ LLX_CUDA_OPS(LLX_CUDA_DECLARE_OP)
 #define LLX_CUDA_KERNELS(op)                                                                  \
     .kernels[LLX_DEVICE_CUDA] = {.forward = llx_cuda_##op##_forward,                          \
                                  .backward = llx_cuda_##op##_backward},
+/* The same for kernels whose backward honours c->din_fresh (llx/op.h). */
+#define LLX_CUDA_KERNELS_FRESH(op)                                                            \
+    .kernels[LLX_DEVICE_CUDA] = {.forward = llx_cuda_##op##_forward,                          \
+                                 .backward = llx_cuda_##op##_backward, .fresh_din = true},
 
 /* The fused SGD update (layers/cuda/sgd.cu): every tensor of the list in one launch, for
  * lists that llx_sgd_update_all has checked. F32 only; velocity[i] unused when momentum is
@@ -61,6 +65,7 @@ llx_status llx_cuda_batch_stats_add(llx_backend *be, const llx_tensor *logits,
                                     llx_tensor *acc, llx_error *err);
 #else
 #define LLX_CUDA_KERNELS(op)
+#define LLX_CUDA_KERNELS_FRESH(op)
 #endif
 
 #ifdef __cplusplus

@@ -83,7 +83,7 @@ const llx_op_desc llx_op_maxpool2d = {
     .saved_bytes = maxpool2d_saved,
     .describe = maxpool2d_describe,
     .kernels[LLX_DEVICE_CPU] = {.forward = maxpool2d_forward, .backward = maxpool2d_backward},
-    LLX_CUDA_KERNELS(maxpool2d)
+    LLX_CUDA_KERNELS_FRESH(maxpool2d)
 };
 
 #else

@@ -25,7 +25,7 @@ const llx_op_desc llx_op_relu = {
     .max_inputs = 1,
     .infer = llx_infer_same,
     .kernels[LLX_DEVICE_CPU] = {.forward = relu_forward, .backward = relu_backward, .fresh_din = true},
-    LLX_CUDA_KERNELS(relu)
+    LLX_CUDA_KERNELS_FRESH(relu)
 };
 
 #else

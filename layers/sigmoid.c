@@ -26,7 +26,7 @@ const llx_op_desc llx_op_sigmoid = {
     .max_inputs = 1,
     .infer = llx_infer_same,
     .kernels[LLX_DEVICE_CPU] = {.forward = sigmoid_forward, .backward = sigmoid_backward},
-    LLX_CUDA_KERNELS(sigmoid)
+    LLX_CUDA_KERNELS_FRESH(sigmoid)
 };
 
 #else

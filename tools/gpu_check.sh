@@ -8,14 +8,16 @@
 #   3. build-gpu/ built elsewhere has that machine's source path compiled in: a symlink from it
 #      to here makes it valid (without build-gpu/, it is configured and built here instead)
 #   4. ctest -L gpu, then again with the opt-in paths that no GPU has run yet: LLX_CUDNN_API=graph
-#      (convolutions through cuDNN's graph API) and LLX_CUDA_MAXPOOL=llx (llx's max pooling)
+#      (convolutions through cuDNN's graph API), LLX_CUDA_MAXPOOL=llx (llx's max pooling) and
+#      LLX_CUDA_FRESH_GRADS=1 (activation gradients written without a zeroing pass)
 #   5. training images/s at 112x112, batch 256, of ResNet-18 and LLAM-ResNet-18 (resnet18.yaml,
 #      attention none and llam): llx bench --device cuda (its report, with the time per op type,
 #      in bench.log) against tools/bench_pytorch.py --device cuda --torchvision (torchvision's
 #      resnet18, LLAM set into its blocks; cuDNN autotuning, TF32 convolutions as PyTorch's
 #      default and llx's), the same steps and warm-up; one CSV line each in bench.csv; then
 #      llx again with LLX_CUDNN_API=graph (its engine choices printed under LLX_CUDA_VERBOSE)
-#      and with LLX_CUDA_MAXPOOL=llx
+#      with all three opt-ins at once, and (ResNet-18) with LLX_CUDA_MAXPOOL=llx alone and with
+#      LLX_CUDA_FRESH_GRADS=1 alone
 #   6. FER2013 (experiments/fer2013_narrow.yaml) trained with --device cuda on the carried subset,
 #      for the epochs of the CPU reference in tools/gpu_check_notes.md
 #   7. one table: card, images/s of both and their ratio, FER2013 test accuracy GPU vs CPU
@@ -27,8 +29,9 @@
 #
 # Environment: OUT; PYTHON (python3); DEVICE (cuda; cpu rehearses the whole script on a machine
 # without a GPU, e.g. DEVICE=cpu BATCH=2 STEPS=1 WARMUP=0 FER_EPOCHS=1); BATCH (256), STEPS (10),
-# WARMUP (3); time limits in seconds T_TESTS (60 per run, 2 runs), T_BENCH (30 per run, 8 runs),
-# T_FER (110): under 8 minutes in all, about 2 when nothing hangs (81 s on the H200); LLX_FER2013 (image folders, used when no
+# WARMUP (3); time limits in seconds T_TESTS (50 per run, 2 runs), T_BENCH (30 per run, 10
+# runs), T_FER (60): under 8 minutes in all, about 2 when nothing hangs (81 s on the H200 for
+# 2 + 6 + 1 runs); LLX_FER2013 (image folders, used when no
 # .gpu/fer2013.tar.xz was carried); FER_EPOCHS (default: the CPU reference's).
 set -uo pipefail
 export PYTHONUNBUFFERED=1 LC_ALL=C
@@ -75,7 +78,7 @@ pack=$src/.gpu
 notes=$src/tools/gpu_check_notes.md
 python=${PYTHON:-python3}
 device=${DEVICE:-cuda} batch=${BATCH:-256} steps=${STEPS:-10} warmup=${WARMUP:-3}
-t_tests=${T_TESTS:-60} t_bench=${T_BENCH:-30} t_fer=${T_FER:-110}
+t_tests=${T_TESTS:-50} t_bench=${T_BENCH:-30} t_fer=${T_FER:-60}
 out=${OUT:-}
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/llx-gpu-check.XXXXXX); fi
 mkdir -p "$out"
@@ -261,8 +264,9 @@ fi
 if [ $libs_ok -eq 1 ]; then
   step gpu_tests "$t_tests" bash -o pipefail -c "bash '$src/tools/gpu_check.sh' --tests '$build' '$LLX_LD' $t_tests 2>&1 | tee '$out/gpu_tests.log'"
   # Again with the opt-in paths (until these tests pass with them): convolutions through cuDNN's
-  # graph API and llx's max pooling. A failing case names its op (conv2d or maxpool2d).
-  step gpu_tests_optin "$t_tests" bash -o pipefail -c "LLX_CUDNN_API=graph LLX_CUDA_MAXPOOL=llx bash '$src/tools/gpu_check.sh' --tests '$build' '$LLX_LD' $t_tests 2>&1 | tee -a '$out/gpu_tests.log'"
+  # graph API, llx's max pooling, fresh activation gradients. A failing op case names its op;
+  # test_gpu_ops checks every kernel's fresh path whatever the switches say.
+  step gpu_tests_optin "$t_tests" bash -o pipefail -c "LLX_CUDNN_API=graph LLX_CUDA_MAXPOOL=llx LLX_CUDA_FRESH_GRADS=1 bash '$src/tools/gpu_check.sh' --tests '$build' '$LLX_LD' $t_tests 2>&1 | tee -a '$out/gpu_tests.log'"
 else
   skip gpu_tests "llx cannot run here (see above)"
 fi
@@ -306,11 +310,15 @@ for attn in none llam; do
   bench_llx llx $attn LLX_CUDA_VERBOSE=1
   bench_torch $attn
 done
-# The same networks with the opt-in paths: convolutions through cuDNN's graph API, llx's max pooling.
+# The opt-in paths: convolutions through cuDNN's graph API, then all three at once (with llx's
+# max pooling and fresh activation gradients), for both networks; the last two alone for
+# ResNet-18, where their share of the step is largest.
 for attn in none llam; do
   bench_llx llx-graph $attn LLX_CUDNN_API=graph LLX_CUDA_VERBOSE=1
-  bench_llx llx-pool $attn LLX_CUDA_MAXPOOL=llx
+  bench_llx llx-optin $attn LLX_CUDNN_API=graph LLX_CUDA_MAXPOOL=llx LLX_CUDA_FRESH_GRADS=1
 done
+bench_llx llx-pool none LLX_CUDA_MAXPOOL=llx
+bench_llx llx-fresh none LLX_CUDA_FRESH_GRADS=1
 # training images/s of SYSTEM (llx|torch) for MODEL (resnet18-none|resnet18-llam)
 rate() { awk -F, -v s="$1" -v m="$2" '$1 == s && $2 == m {print $5}' "$out/bench.csv" | tail -1; }
 
@@ -360,10 +368,12 @@ fi
   printf '%-26s %12s %12s %9s\n' "training images/s" "llx" "PyTorch" "llx/PT"
   for m in "ResNet-18:resnet18-none" "LLAM-ResNet-18:resnet18-llam"; do
     label=${m%%:*} l=$(rate llx "${m#*:}") t=$(rate torch "${m#*:}")
-    lg=$(rate llx-graph "${m#*:}") lp=$(rate llx-pool "${m#*:}")
+    lg=$(rate llx-graph "${m#*:}") lp=$(rate llx-pool "${m#*:}") lf=$(rate llx-fresh "${m#*:}")
+    lo=$(rate llx-optin "${m#*:}")
     r=$(awk -v a="$l" -v b="$t" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}')
-    printf '%-26s %12s %12s %9s   (opt-in: graph-API convolutions %s, llx max pooling %s)\n' \
-      "$label" "${l:--}" "${t:--}" "$r" "${lg:--}" "${lp:--}"
+    ro=$(awk -v a="$lo" -v b="$t" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}')
+    printf '%-26s %12s %12s %9s   opt-in: graph conv %s, llx pool %s, fresh grads %s, all %s (%s)\n' \
+      "$label" "${l:--}" "${t:--}" "$r" "${lg:--}" "${lp:--}" "${lf:--}" "${lo:--}" "$ro"
   done
   printf 'FER2013 narrow, %s epochs, %s: test (PrivateTest) accuracy %s%% (macro-F1 %s) on %s in %ss;\n' \
     "$epochs" "${fer_note:-no data}" "${fer_acc:--}" "${fer_f1:--}" "$device" "${secs[fer2013]:--}"

@@ -15,7 +15,9 @@
  * small kernel that saves mean = running_mean, invstd = 1 / sqrt(running_var + eps) (in
  * double, then rounded, as the CPU) for the eval backward.
  *
- * Backward, gradients accumulated (+=):
+ * Backward, gradients accumulated (+=), dx written instead where c->din_fresh says so
+ * (betaDataDiff 0; the eval kernel's `fresh`); fresh gamma/beta gradients (inputs that are
+ * not parameters) are zeroed first, since one betaParamDiff serves both:
  *   training: cudnnBatchNormalizationBackward with alphaDataDiff = betaDataDiff = 1 and
  *             alphaParamDiff = betaParamDiff = 1; cuDNN writes all three gradients, so a
  *             NULL din[0] / din[1] / din[2] gets a scratch buffer instead (betaDataDiff 0 for a
@@ -123,12 +125,12 @@ __global__ void bn_eval_saved_kernel(int64_t c, const float *rmean, const float 
     }
 }
 
-/* Eval backward, one block per channel: dx += gamma * invstd * dy; dbeta += sum dy;
- * dgamma += sum dy * (x - mean) * invstd. dx, dgamma, dbeta may be NULL. */
+/* Eval backward, one block per channel: dx += gamma * invstd * dy (= when fresh);
+ * dbeta += sum dy; dgamma += sum dy * (x - mean) * invstd. dx, dgamma, dbeta may be NULL. */
 __global__ void __launch_bounds__(k_bwd_threads)
     bn_eval_bwd_kernel(int64_t n, int64_t c, int64_t hw, const float *x, const float *gamma,
                        const float *smean, const float *sinv, const float *dy, float *dx,
-                       float *dgamma, float *dbeta)
+                       bool fresh, float *dgamma, float *dbeta)
 {
     __shared__ double smem[32];
     const int64_t ch = blockIdx.x;
@@ -141,7 +143,7 @@ __global__ void __launch_bounds__(k_bwd_threads)
         const float d = dy[off];
         sdy += d;
         sdyx += (double)d * ((double)x[off] - mean) * inv;
-        if (dx) dx[off] += (float)(k * d);
+        if (dx) dx[off] = (fresh ? 0.0f : dx[off]) + (float)(k * d);
     }
     sdy = llx_block_sum_d(sdy, smem);
     sdyx = llx_block_sum_d(sdyx, smem);
@@ -218,11 +220,13 @@ extern "C" llx_status llx_cuda_batchnorm2d_backward(const llx_op_call *c, llx_er
     float *dx = tdx ? (float *)tdx->data : nullptr;
     float *dg = tdg ? (float *)tdg->data : nullptr;
     float *db = tdb ? (float *)tdb->data : nullptr;
+    LLX_TRY(llx_cuda_fresh_zero(c, 6u, err)); /* gamma, beta: only accumulated below */
+    const bool fresh_dx = llx_cuda_fresh(c, 0);
 
     if (!c->training) {
         bn_eval_bwd_kernel<<<(unsigned)g.c, k_bwd_threads, 0, stream>>>(
             g.n, g.c, g.h * g.w, (const float *)c->in[0]->data, (const float *)c->in[1]->data,
-            smean, sinv, (const float *)c->dout->data, dx, dg, db);
+            smean, sinv, (const float *)c->dout->data, dx, fresh_dx, dg, db);
         return llx_cuda_launched("batchnorm2d eval backward", err);
     }
 
@@ -256,7 +260,7 @@ extern "C" llx_status llx_cuda_batchnorm2d_backward(const llx_op_call *c, llx_er
     }
     bn_descs d;
     LLX_TRY(make_descs(g, &d, err));
-    const float *beta_data = tdx ? &k_one : &k_zero; /* scratch dx: not read */
+    const float *beta_data = tdx && !fresh_dx ? &k_one : &k_zero; /* scratch or fresh dx: not read */
     BN_TRY(cudnnBatchNormalizationBackward(llx_cuda_cudnn(be), CUDNN_BATCHNORM_SPATIAL, &k_one,
                                            beta_data, &k_one, &k_one, d.x, c->in[0]->data, d.x,
                                            c->dout->data, d.x, dx, d.bn, c->in[1]->data, dg, db,

@@ -14,7 +14,8 @@
  *              a run that shares one b (s4 % 4 == 0) or that faces 4 contiguous b
  *              (s4 == 1, s3 % 4 == 0). b's index comes from multiply-shift divisions
  *              (kernel_util.cuh); equal shapes skip them.
- *   bc_acc     y += x (add's da, and add's db for equal shapes), float4 when aligned;
+ *   bc_acc     y += x (add's da, and add's db for equal shapes; y = x for a gradient that
+ *              c->din_fresh marks fresh), float4 when aligned;
  *              bc_acc2 does da and db of equal shapes (the residual join) in one pass.
  *   bc_units   db when s4 > 1: each b element sums s0*s2 runs of s4 (channel gates: one run
  *              of H*W per (n, c)). A group of 1 to 32 lanes per b element (about 4 loads per
@@ -131,8 +132,8 @@ static __global__ void bc_map(bc_geom<I, D> g, const float *x, const float *b, f
     }
 }
 
-/* x, y: (n). y += x; VEC: both 16-byte aligned (the last n % 4 one by one). */
-template <bool VEC> static __global__ void bc_acc(const float *x, float *y, int64_t n)
+/* x, y: (n). y += x (y = x when fresh); VEC: both 16-byte aligned (the last n % 4 one by one). */
+template <bool VEC> static __global__ void bc_acc(const float *x, float *y, int64_t n, bool fresh)
 {
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
     const int64_t start = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
@@ -143,7 +144,7 @@ template <bool VEC> static __global__ void bc_acc(const float *x, float *y, int6
         float4 *y4 = reinterpret_cast<float4 *>(y);
         for (int64_t i = start; i < n4; i += stride) {
             const float4 a = x4[i];
-            float4 o = y4[i];
+            float4 o = fresh ? make_float4(0.0f, 0.0f, 0.0f, 0.0f) : y4[i];
             o.x += a.x;
             o.y += a.y;
             o.z += a.z;
@@ -152,13 +153,13 @@ template <bool VEC> static __global__ void bc_acc(const float *x, float *y, int6
         }
         from = n4 * 4;
     }
-    for (int64_t i = from + start; i < n; i += stride) y[i] += x[i];
+    for (int64_t i = from + start; i < n; i += stride) y[i] = (fresh ? 0.0f : y[i]) + x[i];
 }
 
-/* x, y1, y2: (n). y1 += x and y2 += x, x read once (add's backward for equal shapes);
- * VEC: all three 16-byte aligned (the last n % 4 one by one). */
+/* x, y1, y2: (n). y1 += x and y2 += x, x read once (add's backward for equal shapes); = for
+ * a fresh one (f1, f2). VEC: all three 16-byte aligned (the last n % 4 one by one). */
 template <bool VEC>
-static __global__ void bc_acc2(const float *x, float *y1, float *y2, int64_t n)
+static __global__ void bc_acc2(const float *x, float *y1, float *y2, int64_t n, bool f1, bool f2)
 {
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
     const int64_t start = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
@@ -169,8 +170,8 @@ static __global__ void bc_acc2(const float *x, float *y1, float *y2, int64_t n)
         float4 *p4 = reinterpret_cast<float4 *>(y1);
         float4 *q4 = reinterpret_cast<float4 *>(y2);
         for (int64_t i = start; i < n4; i += stride) {
-            const float4 a = x4[i];
-            float4 p = p4[i], q = q4[i];
+            const float4 a = x4[i], zero = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+            float4 p = f1 ? zero : p4[i], q = f2 ? zero : q4[i];
             p.x += a.x;
             p.y += a.y;
             p.z += a.z;
@@ -186,8 +187,8 @@ static __global__ void bc_acc2(const float *x, float *y1, float *y2, int64_t n)
     }
     for (int64_t i = from + start; i < n; i += stride) {
         const float a = x[i];
-        y1[i] += a;
-        y2[i] += a;
+        y1[i] = (f1 ? 0.0f : y1[i]) + a;
+        y2[i] = (f2 ? 0.0f : y2[i]) + a;
     }
 }
 
@@ -411,21 +412,21 @@ static llx_status bc_map_run(llx_backend *be, const llx_bcast_dims *d, int64_t n
 
 /* y1 (n) += x (n); y2 (n) += x (n). */
 static llx_status bc_acc2_run(llx_backend *be, const float *x, float *y1, float *y2, int64_t n,
-                              const char *name, llx_error *err)
+                              bool f1, bool f2, const char *name, llx_error *err)
 {
     if (n <= 0) return LLX_OK;
     const bool vec = llx_aligned16(x) && llx_aligned16(y1) && llx_aligned16(y2);
     const unsigned grid = llx_cuda_grid(be, vec ? (n + 3) / 4 : n);
     cudaStream_t st = llx_cuda_stream(be);
     if (vec)
-        bc_acc2<true><<<grid, LLX_CUDA_THREADS, 0, st>>>(x, y1, y2, n);
+        bc_acc2<true><<<grid, LLX_CUDA_THREADS, 0, st>>>(x, y1, y2, n, f1, f2);
     else
-        bc_acc2<false><<<grid, LLX_CUDA_THREADS, 0, st>>>(x, y1, y2, n);
+        bc_acc2<false><<<grid, LLX_CUDA_THREADS, 0, st>>>(x, y1, y2, n, f1, f2);
     return llx_cuda_launched(name, err);
 }
 
-/* y (n) += x (n). */
-static llx_status bc_acc_run(llx_backend *be, const float *x, float *y, int64_t n,
+/* y (n) += x (n); y = x when fresh. */
+static llx_status bc_acc_run(llx_backend *be, const float *x, float *y, int64_t n, bool fresh,
                              const char *name, llx_error *err)
 {
     if (n <= 0) return LLX_OK;
@@ -433,9 +434,9 @@ static llx_status bc_acc_run(llx_backend *be, const float *x, float *y, int64_t 
     const unsigned grid = llx_cuda_grid(be, vec ? (n + 3) / 4 : n);
     cudaStream_t st = llx_cuda_stream(be);
     if (vec)
-        bc_acc<true><<<grid, LLX_CUDA_THREADS, 0, st>>>(x, y, n);
+        bc_acc<true><<<grid, LLX_CUDA_THREADS, 0, st>>>(x, y, n, fresh);
     else
-        bc_acc<false><<<grid, LLX_CUDA_THREADS, 0, st>>>(x, y, n);
+        bc_acc<false><<<grid, LLX_CUDA_THREADS, 0, st>>>(x, y, n, fresh);
     return llx_cuda_launched(name, err);
 }
 
@@ -531,13 +532,17 @@ extern "C" llx_status llx_cuda_add_backward(const llx_op_call *c, llx_error *err
      * buffer: that takes the two passes below, one after the other). */
     if (c->din[0] && c->din[1] && same && c->din[0]->data != c->din[1]->data)
         return bc_acc2_run(c->backend, dy, (float *)c->din[0]->data, (float *)c->din[1]->data, n,
-                           "add backward (da, db) kernel", err);
+                           llx_cuda_fresh(c, 0), llx_cuda_fresh(c, 1), "add backward (da, db) kernel",
+                           err);
     if (c->din[0])
-        LLX_TRY(bc_acc_run(c->backend, dy, (float *)c->din[0]->data, n, "add backward (da) kernel",
-                           err));
+        LLX_TRY(bc_acc_run(c->backend, dy, (float *)c->din[0]->data, n, llx_cuda_fresh(c, 0),
+                           "add backward (da) kernel", err));
     if (!c->din[1]) return LLX_OK;
     float *db = (float *)c->din[1]->data;
-    if (same) return bc_acc_run(c->backend, dy, db, n, "add backward (db) kernel", err);
+    if (same)
+        return bc_acc_run(c->backend, dy, db, n, llx_cuda_fresh(c, 1), "add backward (db) kernel",
+                          err);
+    LLX_TRY(llx_cuda_fresh_zero(c, 2u, err)); /* the reductions only accumulate */
     return bc_reduce_run<BC_ADD>(c->backend, &d, n, dy, NULL, NULL, db,
                                  "add backward (db) kernel", err);
 }

@@ -4,7 +4,8 @@
  *
  * x (N, C, H, W), w (O, C, KH, KW), optional b (O) -> y (N, O, OH, OW); cross-correlation,
  * zero padding, groups 1, no dilation. Gradients accumulate (beta = 1): dx += ..., dw += ...,
- * db += sum dy; a NULL din[i] is skipped.
+ * db += sum dy, or are written (beta = 0) where c->din_fresh says so; a NULL din[i] is
+ * skipped.
  *
  * Graph API on request. With LLX_CUDNN_API=graph each direction is first offered to
  * conv2d_graph.cu (cuDNN's graph API, whose engines include ones the legacy algorithm enum
@@ -413,6 +414,15 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
     llx_backend *be = c->backend;
     cudnnHandle_t h = llx_cuda_cudnn(be);
     const void *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout->data;
+    /* Fresh gradients (c->din_fresh): the legacy calls write them (beta 0); the graph path
+     * only accumulates, so with it they are zeroed first. */
+    unsigned fresh = c->din_fresh;
+    if (fresh && llx_cuda_env()->graph_conv) {
+        LLX_TRY(llx_cuda_fresh_zero(c, fresh, err));
+        fresh = 0;
+    }
+    const float *beta_x = (fresh & 1u) ? &k_zero : &k_one, *beta_w = (fresh & 2u) ? &k_zero : &k_one;
+    const float *beta_b = (fresh & 4u) ? &k_zero : &k_one;
     bool done = false;
     if (dw) LLX_TRY(run_graph(be, g, DIR_BWD_FILTER, x, dw->data, dy, &done, err));
     if (dw && !done) {
@@ -422,7 +432,7 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
         LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
         CONV_TRY(cudnnConvolutionBackwardFilter(h, &k_one, d.x, x, d.y, dy, d.conv,
                                                 (cudnnConvolutionBwdFilterAlgo_t)ch.algo, ws,
-                                                (size_t)ch.workspace, &k_one, d.w, dw->data),
+                                                (size_t)ch.workspace, beta_w, d.w, dw->data),
                  "cudnnConvolutionBackwardFilter");
     }
     done = false;
@@ -434,11 +444,11 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
         LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
         CONV_TRY(cudnnConvolutionBackwardData(h, &k_one, d.w, w, d.y, dy, d.conv,
                                               (cudnnConvolutionBwdDataAlgo_t)ch.algo, ws,
-                                              (size_t)ch.workspace, &k_one, d.x, dx->data),
+                                              (size_t)ch.workspace, beta_x, d.x, dx->data),
                  "cudnnConvolutionBackwardData");
     }
     if (db)
-        CONV_TRY(cudnnConvolutionBackwardBias(h, &k_one, d.y, dy, &k_one, d.bias, db->data),
+        CONV_TRY(cudnnConvolutionBackwardBias(h, &k_one, d.y, dy, beta_b, d.bias, db->data),
                  "cudnnConvolutionBackwardBias");
     return LLX_OK;
 }

@@ -55,10 +55,11 @@ typedef struct llx_cuda_switches {
 } llx_cuda_switches;
 
 /* Bit i of c->din_fresh (llx/op.h): din[i] holds stale bytes and must be written, not added
- * to. Kernels whose every path writes din[i] test it; a path that can only accumulate calls
- * llx_cuda_fresh_zero first, which zeroes each fresh din on the stream. */
+ * to (only for kernels that declare fresh_din: LLX_CUDA_KERNELS_FRESH). A path that writes
+ * din[i] tests it; a path that can only accumulate calls llx_cuda_fresh_zero first, which
+ * zeroes, on the stream, each fresh din[i] with bit i in mask. */
 static inline bool llx_cuda_fresh(const llx_op_call *c, int i) { return (c->din_fresh >> i) & 1u; }
-llx_status llx_cuda_fresh_zero(const llx_op_call *c, llx_error *err);
+llx_status llx_cuda_fresh_zero(const llx_op_call *c, unsigned mask, llx_error *err);
 const llx_cuda_switches *llx_cuda_env(void);
 
 /* "what: <CUDA error name>: <text>" and LLX_ERR_INVALID (NOMEM for out-of-memory). */

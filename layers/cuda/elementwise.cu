@@ -2,6 +2,7 @@
  * layers/sigmoid.c:
  *   relu     y = x > 0 ? x : 0           dx += x > 0 ? dy : 0      (x: the saved input)
  *   sigmoid  y = 1 / (1 + exp(-x))       dx += dy * y * (1 - y)    (y: the forward output)
+ * (dx = ... instead of += when c->din_fresh marks dx fresh: its stale bytes are not read.)
  * Shapes: any, y like x; the element count is the output's at call time.
  *
  * One grid-stride kernel per op and direction. When every pointer is 16-byte aligned, the
@@ -33,25 +34,26 @@ template <int OP> static __device__ inline bool ew_is_bwd()
     return OP == EW_RELU_BWD || OP == EW_SIGMOID_BWD;
 }
 
-/* a, b, out: (n). Scalar grid-stride loop over [from, n). */
+/* a, b, out: (n). Scalar grid-stride loop over [from, n). fresh: backward ops write out
+ * without reading it. */
 template <int OP>
 static __device__ inline void ew_scalar(const float *a, const float *b, float *out, int64_t from,
-                                        int64_t n)
+                                        int64_t n, bool fresh)
 {
     const int64_t stride = (int64_t)gridDim.x * blockDim.x;
     for (int64_t i = from + (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < n; i += stride) {
         const float bi = ew_is_bwd<OP>() ? b[i] : 0.0f;
-        const float oi = ew_is_bwd<OP>() ? out[i] : 0.0f;
+        const float oi = ew_is_bwd<OP>() && !fresh ? out[i] : 0.0f;
         out[i] = ew_apply<OP>(a[i], bi, oi);
     }
 }
 
 /* a, b, out: (n) floats; VEC: all three 16-byte aligned (b unused by forward ops). */
 template <int OP, bool VEC>
-static __global__ void ew_kernel(const float *a, const float *b, float *out, int64_t n)
+static __global__ void ew_kernel(const float *a, const float *b, float *out, int64_t n, bool fresh)
 {
     if constexpr (!VEC) {
-        ew_scalar<OP>(a, b, out, 0, n);
+        ew_scalar<OP>(a, b, out, 0, n, fresh);
     } else {
         const int64_t n4 = n / 4, stride = (int64_t)gridDim.x * blockDim.x;
         const float4 *a4 = reinterpret_cast<const float4 *>(a);
@@ -62,7 +64,7 @@ static __global__ void ew_kernel(const float *a, const float *b, float *out, int
             float4 g = make_float4(0.0f, 0.0f, 0.0f, 0.0f), o = g;
             if (ew_is_bwd<OP>()) {
                 g = b4[i];
-                o = o4[i];
+                if (!fresh) o = o4[i];
             }
             o.x = ew_apply<OP>(x.x, g.x, o.x);
             o.y = ew_apply<OP>(x.y, g.y, o.y);
@@ -70,23 +72,24 @@ static __global__ void ew_kernel(const float *a, const float *b, float *out, int
             o.w = ew_apply<OP>(x.w, g.w, o.w);
             o4[i] = o;
         }
-        ew_scalar<OP>(a, b, out, n4 * 4, n); /* the last n % 4 */
+        ew_scalar<OP>(a, b, out, n4 * 4, n, fresh); /* the last n % 4 */
     }
 }
 
-/* Launches OP over n elements on the backend's stream; b NULL for forward ops. */
+/* Launches OP over n elements on the backend's stream; b NULL for forward ops; fresh: a
+ * backward op writes out instead of adding to it. */
 template <int OP>
 static llx_status ew_launch(llx_backend *be, const float *a, const float *b, float *out,
-                            int64_t n, const char *name, llx_error *err)
+                            int64_t n, bool fresh, const char *name, llx_error *err)
 {
     if (n <= 0) return LLX_OK;
     const bool vec = llx_aligned16(a) && llx_aligned16(out) && (!b || llx_aligned16(b));
     const unsigned grid = llx_cuda_grid(be, vec ? (n + 3) / 4 : n);
     cudaStream_t st = llx_cuda_stream(be);
     if (vec)
-        ew_kernel<OP, true><<<grid, LLX_CUDA_THREADS, 0, st>>>(a, b, out, n);
+        ew_kernel<OP, true><<<grid, LLX_CUDA_THREADS, 0, st>>>(a, b, out, n, fresh);
     else
-        ew_kernel<OP, false><<<grid, LLX_CUDA_THREADS, 0, st>>>(a, b, out, n);
+        ew_kernel<OP, false><<<grid, LLX_CUDA_THREADS, 0, st>>>(a, b, out, n, fresh);
     return llx_cuda_launched(name, err);
 }
 
@@ -94,7 +97,7 @@ extern "C" llx_status llx_cuda_relu_forward(const llx_op_call *c, llx_error *err
 {
     LLX_TRY(llx_cuda_require_f32(c, err));
     return ew_launch<EW_RELU_FWD>(c->backend, (const float *)c->in[0]->data, NULL,
-                                  (float *)c->out->data, llx_tensor_numel(c->out),
+                                  (float *)c->out->data, llx_tensor_numel(c->out), false,
                                   "relu forward kernel", err);
 }
 
@@ -104,14 +107,15 @@ extern "C" llx_status llx_cuda_relu_backward(const llx_op_call *c, llx_error *er
     if (!c->din[0]) return LLX_OK;
     return ew_launch<EW_RELU_BWD>(c->backend, (const float *)c->in[0]->data,
                                   (const float *)c->dout->data, (float *)c->din[0]->data,
-                                  llx_tensor_numel(c->out), "relu backward kernel", err);
+                                  llx_tensor_numel(c->out), llx_cuda_fresh(c, 0),
+                                  "relu backward kernel", err);
 }
 
 extern "C" llx_status llx_cuda_sigmoid_forward(const llx_op_call *c, llx_error *err)
 {
     LLX_TRY(llx_cuda_require_f32(c, err));
     return ew_launch<EW_SIGMOID_FWD>(c->backend, (const float *)c->in[0]->data, NULL,
-                                     (float *)c->out->data, llx_tensor_numel(c->out),
+                                     (float *)c->out->data, llx_tensor_numel(c->out), false,
                                      "sigmoid forward kernel", err);
 }
 
@@ -121,5 +125,6 @@ extern "C" llx_status llx_cuda_sigmoid_backward(const llx_op_call *c, llx_error 
     if (!c->din[0]) return LLX_OK;
     return ew_launch<EW_SIGMOID_BWD>(c->backend, (const float *)c->out->data,
                                      (const float *)c->dout->data, (float *)c->din[0]->data,
-                                     llx_tensor_numel(c->out), "sigmoid backward kernel", err);
+                                     llx_tensor_numel(c->out), llx_cuda_fresh(c, 0),
+                                     "sigmoid backward kernel", err);
 }

@@ -5,8 +5,8 @@
  *   dx[n,c, winner] += dy[n,c,i,j]
  *
  * Forward: cudnnPoolingForward. Backward: cudnnPoolingBackward, which finds each window's
- * winner again from x (c->in[0]) and y (c->out), and accumulates into dx (beta = 1); the
- * CPU's saved argmax (c->saved) is not used.
+ * winner again from x (c->in[0]) and y (c->out), and accumulates into dx (beta = 1; beta = 0
+ * where c->din_fresh marks dx fresh); the CPU's saved argmax (c->saved) is not used.
  *
  * Mode CUDNN_POOLING_MAX_DETERMINISTIC: plain CUDNN_POOLING_MAX may scatter the gradients of
  * overlapping windows (3x3 stride 2) with atomics, in an order that changes from run to run.
@@ -155,14 +155,15 @@ extern "C" llx_status llx_cuda_maxpool2d_backward(const llx_op_call *c, llx_erro
     pool_descs d;
     LLX_TRY(make_descs(g, a, &d, err));
     cudnnHandle_t h = llx_cuda_cudnn(c->backend);
+    const float *beta = llx_cuda_fresh(c, 0) ? &k_zero : &k_one;
     /* y: the forward output, which the engine keeps unchanged until backward */
     cudnnStatus_t s = cudnnPoolingBackward(h, d.pool, &k_one, d.y, c->out->data, d.y,
-                                           c->dout->data, d.x, c->in[0]->data, &k_one, d.x,
+                                           c->dout->data, d.x, c->in[0]->data, beta, d.x,
                                            c->din[0]->data);
     if (s == CUDNN_STATUS_NOT_SUPPORTED) {
         LLX_TRY(set_pool_mode(&d, g, a, CUDNN_POOLING_MAX, err));
         s = cudnnPoolingBackward(h, d.pool, &k_one, d.y, c->out->data, d.y, c->dout->data, d.x,
-                                 c->in[0]->data, &k_one, d.x, c->din[0]->data);
+                                 c->in[0]->data, beta, d.x, c->din[0]->data);
     }
     POOL_TRY(s, "cudnnPoolingBackward");
     return LLX_OK;

@@ -135,10 +135,10 @@ const llx_cuda_switches *llx_cuda_env(void)
     return &switches;
 }
 
-llx_status llx_cuda_fresh_zero(const llx_op_call *c, llx_error *err)
+llx_status llx_cuda_fresh_zero(const llx_op_call *c, unsigned mask, llx_error *err)
 {
     for (int i = 0; i < c->n_in; i++)
-        if (llx_cuda_fresh(c, i) && c->din[i])
+        if (((mask >> i) & 1u) && llx_cuda_fresh(c, i) && c->din[i])
             LLX_CUDA_TRY(cudaMemsetAsync(c->din[i]->data, 0, llx_tensor_bytes(c->din[i]), ctx_of(c->backend)->stream),
                          "zeroing a fresh input gradient");
     return LLX_OK;
