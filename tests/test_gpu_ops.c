@@ -60,6 +60,22 @@ typedef struct op_case {
 
 static double tol_max(double a, double b) { return a > b ? a : b; }
 
+/* c with options o on the CPU, then on the GPU (o plus the backend, tf32 and fresh): true when
+ * both ran (a failure is CHECKed; the results are empty then, op_run_free still safe). */
+static bool run_pair(const char *ctx, const gc_case *c, op_run_opts o, bool tf32, bool fresh,
+                     op_run_result *rc, op_run_result *rg)
+{
+    llx_error err = {0};
+    llx_status sc = op_run(c, LLX_F32, &o, rc, &err);
+    CHECK_MSG(sc == LLX_OK, "%s: cpu run: %s", ctx, err.msg);
+    gpu->tf32 = tf32;
+    o.backend = gpu;
+    o.fresh = fresh;
+    llx_status sg = op_run(c, LLX_F32, &o, rg, &err);
+    CHECK_MSG(sg == LLX_OK, "%s: gpu run: %s", ctx, err.msg);
+    return sc == LLX_OK && sg == LLX_OK;
+}
+
 /* Runs k on the CPU and on the GPU (tf32 as given) and compares everything. */
 static void compare_case(const op_case *k, bool tf32)
 {
@@ -73,14 +89,7 @@ static void compare_case(const op_case *k, bool tf32)
         start[i] = gpu_nonzero_values(llx_shape_numel(&c->in[i].shape), 101 + (uint64_t)i);
     op_run_opts o = {.values = k->values, .din = (const double *const *)start};
     op_run_result rc, rg;
-    llx_error err = {0};
-    llx_status sc = op_run(c, LLX_F32, &o, &rc, &err);
-    CHECK_MSG(sc == LLX_OK, "%s: cpu run: %s", ctx, err.msg);
-    gpu->tf32 = tf32;
-    o.backend = gpu;
-    llx_status sg = op_run(c, LLX_F32, &o, &rg, &err);
-    CHECK_MSG(sg == LLX_OK, "%s: gpu run: %s", ctx, err.msg);
-    if (sc == LLX_OK && sg == LLX_OK) {
+    if (run_pair(ctx, c, o, tf32, false, &rc, &rg)) {
         double worst = 0, rel;
         char worst_what[48] = "output", what[48];
         int ok = 1;
@@ -124,17 +133,8 @@ static void compare_fresh(const op_case *k)
     if (!c->op->kernels[gpu->device].fresh_din) return;
     char ctx[192];
     snprintf(ctx, sizeof ctx, "%s [fresh din, tf32 off%s]", k->label, c->training ? ", training" : "");
-    op_run_opts o = {.values = k->values};
     op_run_result rc, rg;
-    llx_error err = {0};
-    llx_status sc = op_run(c, LLX_F32, &o, &rc, &err);
-    CHECK_MSG(sc == LLX_OK, "%s: cpu run: %s", ctx, err.msg);
-    gpu->tf32 = false;
-    o.backend = gpu;
-    o.fresh = true;
-    llx_status sg = op_run(c, LLX_F32, &o, &rg, &err);
-    CHECK_MSG(sg == LLX_OK, "%s: gpu run: %s", ctx, err.msg);
-    if (sc == LLX_OK && sg == LLX_OK) {
+    if (run_pair(ctx, c, (op_run_opts){.values = k->values}, false, true, &rc, &rg)) {
         double worst = 0, rel;
         int ok = 1;
         for (int i = 0; i < c->n_in; i++) {
