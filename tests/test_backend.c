@@ -1,5 +1,6 @@
-/* test_backend.c: choosing a backend by device name, and what a device without a kernel
- * says. Runs everywhere (no GPU needed); the GPU itself is tested by test_gpu_*.c. */
+/* test_backend.c: choosing a backend by device name, what a device without a kernel says,
+ * and the CPU backend's memory accounting. Runs everywhere (no GPU needed); the GPU itself is
+ * tested by test_gpu_*.c. */
 #include "check.h"
 #include "llx/llx.h"
 
@@ -76,6 +77,30 @@ static void test_missing_kernel_names_op(void)
     CHECK_CONTAINS(err.msg, "cpu_only_op");
 }
 
+/* The backend counts what its allocations hold, now and at most (llx bench's peak). */
+static void test_memory_accounting(void)
+{
+    llx_backend *be;
+    llx_error err = {0};
+    CHECK(llx_backend_cpu_create(1, &be, &err) == LLX_OK);
+    size_t in_use = 1, peak = 1;
+    be->memory(be, &in_use, &peak);
+    CHECK(in_use == 0 && peak == 0);
+    void *a = be->alloc(be, 1000, &err), *b = be->alloc(be, 500, &err);
+    be->memory(be, &in_use, &peak);
+    CHECK(in_use == 1500 && peak == 1500);
+    be->free(be, a);
+    void *c = be->alloc(be, 200, &err);
+    be->memory(be, &in_use, &peak);
+    CHECK_MSG(in_use == 700 && peak == 1500, "in use %zu, peak %zu", in_use, peak);
+    be->free(be, b);
+    be->free(be, c);
+    be->free(be, NULL);
+    be->memory(be, &in_use, &peak);
+    CHECK(in_use == 0 && peak == 1500);
+    llx_backend_free(be);
+}
+
 int main(void)
 {
     RUN(test_cpu_and_auto);
@@ -83,5 +108,6 @@ int main(void)
     RUN(test_cuda_without_gpu);
     RUN(test_every_op_has_a_cuda_kernel_in_a_cuda_build);
     RUN(test_missing_kernel_names_op);
+    RUN(test_memory_accounting);
     return check_report();
 }

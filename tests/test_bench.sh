@@ -22,7 +22,7 @@ out=$("$llx" bench "$exp" --batch 4 --steps 1 --warmup 0 --set size=24 --threads
 rc=$?
 echo "$out"
 check "llx bench exits 0" $rc
-for heading in "images/s" "calls/step" "forward ms" "backward ms" "share" "peak RSS" conv2d; do
+for heading in "images/s" "calls/step" "forward ms" "backward ms" "share" "peak RSS" "cpu memory held by llx at most" conv2d; do
     echo "$out" | grep -q "$heading"
     check "report shows '$heading'" $?
 done

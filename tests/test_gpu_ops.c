@@ -885,6 +885,24 @@ static void test_batch_stats(void)
     batch_stats_case(1000, 1); /* more samples than threads */
 }
 
+/* ------------------------------------------------------------------ memory */
+
+/* The backend's accounting (llx bench's device peak) follows alloc and free. */
+static void test_memory_accounting(void)
+{
+    llx_error err = {0};
+    size_t base, peak0, in_use, peak;
+    gpu->memory(gpu, &base, &peak0);
+    void *a = gpu->alloc(gpu, (size_t)3 << 20, &err);
+    CHECK_MSG(a != NULL, "%s", err.msg);
+    gpu->memory(gpu, &in_use, &peak);
+    CHECK_MSG(in_use == base + ((size_t)3 << 20) && peak >= in_use, "in use %zu (before %zu), peak %zu", in_use, base,
+              peak);
+    gpu->free(gpu, a);
+    gpu->memory(gpu, &in_use, &peak);
+    CHECK(in_use == base && peak >= base + ((size_t)3 << 20));
+}
+
 /* ------------------------------------------------------------------ contract */
 
 /* The CUDA kernels are F32 only: an F64 call is refused, never computed wrongly. */
@@ -919,6 +937,7 @@ int main(void)
     RUN(test_short_batch);
     RUN(test_sgd_update_all);
     RUN(test_batch_stats);
+    RUN(test_memory_accounting);
     RUN(test_f64_refused);
     llx_backend_free(gpu);
     printf("test_gpu_ops: %.1f s\n", gpu_now_s() - t0);

@@ -272,7 +272,7 @@ else
 fi
 
 # ---- 5. benchmarks -----------------------------------------------------------------------------
-echo "system,model,size,batch,train_img_s,infer_img_s,peak_mib (llx: host RSS; torch on cuda: max_memory_allocated)" \
+echo "system,model,size,batch,train_img_s,infer_img_s,peak_mib (llx: device memory it allocated, cuDNN scratch included; torch: max_memory_allocated)" \
   > "$out/bench.csv"
 # bench_llx SYSTEM ATTENTION [VAR=VALUE...]: llx bench with those variables set (its full report,
 # with the time per op type and, under LLX_CUDA_VERBOSE, the convolution engines chosen, goes to
@@ -289,7 +289,7 @@ bench_llx() {
     awk -v s="$system" -v a="$attn" -v b="$batch" '
       $1 == "train" && NF == 3 {t = $2}
       $1 == "inference" && NF == 3 {i = $2}
-      /^memory: peak RSS/ {p = $4}
+      /^memory: peak RSS/ && match($0, /held by llx at most [0-9.]+/) {p = substr($0, RSTART + 20, RLENGTH - 20)}
       END {if (t != "") printf "%s,resnet18-%s,112,%s,%s,%s,%s\n", s, a, b, t, i, p}' "$tmp" >> "$out/bench.csv"
     { echo "== $system $attn ($*)"; cat "$tmp"; } >> "$out/bench.log"
   else

@@ -7,20 +7,38 @@
 #include <string.h>
 
 #include "llx/backend.h"
+#include "mem_track_impl.h"
 
 typedef struct cpu_ctx {
     int threads;
     char description[64];
+    llx_mem_track mem;
 } cpu_ctx;
 
 static void *cpu_alloc(llx_backend *be, size_t bytes, llx_error *err)
 {
+    cpu_ctx *ctx = be->ctx;
     void *p = calloc(1, bytes ? bytes : 1);
+    if (p && !llx_mem_track_add(&ctx->mem, p, bytes)) {
+        free(p);
+        p = NULL;
+    }
     if (!p) llx_errorf(err, LLX_ERR_NOMEM, "cpu: cannot allocate %zu bytes", bytes);
     return p;
 }
 
-static void cpu_free(llx_backend *be, void *ptr) { free(ptr); }
+static void cpu_free(llx_backend *be, void *ptr)
+{
+    llx_mem_track_remove(&((cpu_ctx *)be->ctx)->mem, ptr);
+    free(ptr);
+}
+
+static void cpu_memory(llx_backend *be, size_t *in_use, size_t *peak)
+{
+    const cpu_ctx *ctx = be->ctx;
+    *in_use = ctx->mem.in_use;
+    *peak = ctx->mem.peak;
+}
 
 static llx_status cpu_copy(llx_backend *be, void *dst, const void *src, size_t bytes,
                            llx_error *err)
@@ -44,6 +62,7 @@ static const char *cpu_describe(llx_backend *be)
 
 static void cpu_destroy(llx_backend *be)
 {
+    llx_mem_track_free(&((cpu_ctx *)be->ctx)->mem);
     free(be->ctx);
     free(be);
 }
@@ -76,6 +95,7 @@ llx_status llx_backend_cpu_create(int threads, llx_backend **out, llx_error *err
         .to_host = cpu_copy,
         .memset_zero = cpu_zero,
         .sync = cpu_sync,
+        .memory = cpu_memory,
         .describe = cpu_describe,
         .destroy = cpu_destroy,
         .ctx = ctx,

@@ -273,6 +273,20 @@ static double peak_rss_mib(void)
     return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
 }
 
+/* The most memory the backend's allocations held (llx_backend.memory). */
+static double device_peak_mib(llx_backend *be)
+{
+    size_t in_use = 0, peak = 0;
+    be->memory(be, &in_use, &peak);
+    return (double)peak / 1048576.0;
+}
+
+/* --csv's peak: the device's on a GPU (beside torch.cuda.max_memory_allocated), RSS on the CPU. */
+static double csv_peak_mib(llx_backend *be)
+{
+    return be->device == LLX_DEVICE_CPU ? peak_rss_mib() : device_peak_mib(be);
+}
+
 static void print_report(const bench_args *a, const bench *b, const bench_result *r)
 {
     llx_shape in = llx_graph_node_shape(b->g, llx_graph_input_node(b->g));
@@ -285,8 +299,10 @@ static void print_report(const bench_args *a, const bench *b, const bench_result
     printf("%-10s %12s %12s\n", "pass", "images/s", "ms/batch");
     printf("%-10s %12.1f %12.2f\n", "train", b->batch / r->train_step_s, 1e3 * r->train_step_s);
     printf("%-10s %12.1f %12.2f\n", "inference", b->batch / r->infer_step_s, 1e3 * r->infer_step_s);
-    printf("\nmemory: peak RSS %.1f MiB; graph arenas and workspace %.1f MiB, SGD velocity %.1f MiB\n\n",
-           peak_rss_mib(), (double)llx_graph_memory(b->g) / 1048576.0, (double)b->velocity_bytes / 1048576.0);
+    printf("\nmemory: peak RSS %.1f MiB; %s memory held by llx at most %.1f MiB (graph arenas and workspace "
+           "%.1f MiB, SGD velocity %.1f MiB, the rest scratch)\n\n",
+           peak_rss_mib(), b->be->name, device_peak_mib(b->be), (double)llx_graph_memory(b->g) / 1048576.0,
+           (double)b->velocity_bytes / 1048576.0);
 
     double steps = a->steps, total = r->train_total_s / steps, ops = 0;
     printf("training step, per op type (a second series of %d steps, profiled: the device is waited for around\n"
@@ -321,7 +337,7 @@ int cmd_bench(int argc, char **argv)
     } else if (a.csv) {
         const char *base = strrchr(a.exp, '/') ? strrchr(a.exp, '/') + 1 : a.exp;
         printf("llx,%.*s,%d,%.2f,%.2f,%.1f\n", (int)strcspn(base, "."), base, b.batch, b.batch / r->train_step_s,
-               b.batch / r->infer_step_s, peak_rss_mib());
+               b.batch / r->infer_step_s, csv_peak_mib(b.be));
     } else {
         print_report(&a, &b, r);
     }

@@ -49,9 +49,11 @@ static const cli_command commands[] = {
      "  Builds the model: of EXP.yaml with the training batch (train.batch, or --batch) on random\n"
      "  data and reports the median over --steps (default 10, after --warmup 2) of a training step\n"
      "  (forward, backward, SGD with momentum) and of an inference pass, as images/s; the peak\n"
-     "  memory; and the time of a training step per op type.\n"
+     "  memory (the process's RSS, and what llx allocated on the device, cuDNN scratch included);\n"
+     "  and the time of a training step per op type.\n"
      "  --no-tf32  GPU: full fp32 math in convolutions and linear layers (default: TF32)\n"
-     "  --csv  one line instead: llx,<exp>,<batch>,<train img/s>,<infer img/s>,<peak MiB>\n",
+     "  --csv  one line instead: llx,<exp>,<batch>,<train img/s>,<infer img/s>,<peak MiB>, the peak\n"
+     "         being llx's device memory on a GPU (as torch.cuda.max_memory_allocated), RSS on the CPU\n",
      cmd_bench},
     {"compare", "the ablation table of run folders: mean ± std over seeds, deltas, best marked",
      "usage: llx compare RUN... [--format table|markdown|csv|latex] [--baseline NAME=VALUE[,NAME=VALUE]]\n"

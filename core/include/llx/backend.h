@@ -27,6 +27,10 @@ struct llx_backend {
                           llx_error *err);
     llx_status (*memset_zero)(llx_backend *be, void *ptr, size_t bytes, llx_error *err);
     llx_status (*sync)(llx_backend *be, llx_error *err);
+    /* Bytes of memory this backend's allocations hold now and held at most so far: alloc()'s
+     * buffers, and on CUDA its grow-only scratch (cuDNN workspaces); not the libraries' own
+     * (cuBLAS's workspace, cuDNN's search buffers) nor the CUDA context. */
+    void (*memory)(llx_backend *be, size_t *in_use, size_t *peak);
     /* Human-readable description of the device ("CPU, 2 threads"). */
     const char *(*describe)(llx_backend *be);
     void (*destroy)(llx_backend *be);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../mem_track_impl.h"
 #include "cuda_impl.h"
 #include "llx/backend.h"
 
@@ -43,6 +44,7 @@ typedef struct cuda_ctx {
     struct cudaDeviceProp prop;
     void *scratch;
     size_t scratch_bytes;
+    llx_mem_track mem; /* alloc()'s buffers and the scratch */
     staging stage[2];
     int next_stage;
     cache_entry *cache;
@@ -158,6 +160,7 @@ llx_status llx_cuda_scratch(llx_backend *be, size_t bytes, void **out, llx_error
         /* Work queued on the old buffer must finish before it goes. */
         LLX_CUDA_TRY(cudaStreamSynchronize(x->stream), "cuda scratch: waiting for the stream");
         if (x->scratch) LLX_CUDA_TRY(cudaFree(x->scratch), "cuda scratch: free");
+        llx_mem_track_remove(&x->mem, x->scratch);
         x->scratch = NULL;
         x->scratch_bytes = 0;
         size_t grown = bytes + bytes / 4; /* room for the next, slightly larger request */
@@ -173,6 +176,8 @@ llx_status llx_cuda_scratch(llx_backend *be, size_t bytes, void **out, llx_error
             return llx_cuda_check(e, what, err);
         }
         x->scratch_bytes = grown;
+        if (!llx_mem_track_add(&x->mem, x->scratch, grown))
+            return llx_errorf(err, LLX_ERR_NOMEM, "cuda scratch: out of host memory");
     }
     *out = x->scratch;
     return LLX_OK;
@@ -230,12 +235,26 @@ static void *cuda_alloc(llx_backend *be, size_t bytes, llx_error *err)
         cudaFree(p);
         return NULL;
     }
+    if (!llx_mem_track_add(&x->mem, p, bytes)) {
+        cudaFree(p);
+        llx_errorf(err, LLX_ERR_NOMEM, "cuda: out of host memory");
+        return NULL;
+    }
     return p;
 }
 
 static void cuda_free(llx_backend *be, void *ptr)
 {
-    if (ptr) cudaFree(ptr); /* waits for the device, so no queued work still uses ptr */
+    if (!ptr) return;
+    llx_mem_track_remove(&ctx_of(be)->mem, ptr);
+    cudaFree(ptr); /* waits for the device, so no queued work still uses ptr */
+}
+
+static void cuda_memory(llx_backend *be, size_t *in_use, size_t *peak)
+{
+    const cuda_ctx *x = ctx_of(be);
+    *in_use = x->mem.in_use;
+    *peak = x->mem.peak;
 }
 
 /* A staging buffer of at least `bytes`, its previous copy finished. */
@@ -332,6 +351,7 @@ static void cuda_destroy(llx_backend *be)
             free(x->cache[i].val);
         }
         free(x->cache);
+        llx_mem_track_free(&x->mem);
         free(x);
     }
     free(be);
@@ -392,6 +412,7 @@ llx_status llx_backend_cuda_create(int index, llx_backend **out, llx_error *err)
         .to_host = cuda_to_host,
         .memset_zero = cuda_zero,
         .sync = cuda_sync,
+        .memory = cuda_memory,
         .describe = cuda_describe,
         .destroy = cuda_destroy,
         .ctx = x,
