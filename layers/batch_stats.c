@@ -13,15 +13,16 @@ static double value_at(const llx_tensor *t, int64_t i)
     return t->dtype == LLX_F64 ? ((const double *)t->data)[i] : (double)((const float *)t->data)[i];
 }
 
-/* The first largest entry of the sum of `crops` rows of k logits from row r0 on. */
+/* The first largest entry of the sum of `crops` rows of k logits from row r0 on; a NaN sum
+ * never wins (all NaN: class 0). */
 static int64_t predict(const llx_tensor *logits, int64_t r0, int crops, int64_t k)
 {
-    double best = 0;
+    double best = -INFINITY;
     int64_t arg = 0;
     for (int64_t j = 0; j < k; j++) {
         double s = 0;
         for (int c = 0; c < crops; c++) s += value_at(logits, (r0 + c) * k + j);
-        if (j == 0 || s > best) best = s, arg = j;
+        if (s > best) best = s, arg = j;
     }
     return arg;
 }

@@ -353,6 +353,7 @@ static gc_case spread_case(const llx_op_desc *op, const void *attr, llx_shape s)
 static void test_pooling(void)
 {
     static const llx_pool2d_attr k3s2p1 = {3, 3, 2, 2, 1, 1}, k2s2 = {2, 2, 2, 2, 0, 0};
+    static const llx_pool2d_attr k3s1p1 = {3, 3, 1, 1, 1, 1}, k1s1 = {1, 1, 1, 1, 0, 0};
     const op_case cases[] = {
         {.label = "maxpool2d 3x3 s2 p1 stem (4,16,28,28)", spread_case(OP(MAXPOOL2D), &k3s2p1, S4(4, 16, 28, 28)),
          TOL_EW},
@@ -362,6 +363,8 @@ static void test_pooling(void)
          TOL_EW},
         {.label = "maxpool2d 2x2 s2 odd (3,8,13,11)", spread_case(OP(MAXPOOL2D), &k2s2, S4(3, 8, 13, 11)),
          TOL_EW},
+        {.label = "maxpool2d 3x3 s1 p1 (2,8,9,7)", spread_case(OP(MAXPOOL2D), &k3s1p1, S4(2, 8, 9, 7)), TOL_EW},
+        {.label = "maxpool2d 1x1 s1 (2,8,5,5)", spread_case(OP(MAXPOOL2D), &k1s1, S4(2, 8, 5, 5)), TOL_EW},
         {.label = "global_avgpool (4,64,7,7)", unary_case(OP(GLOBAL_AVGPOOL), S4(4, 64, 7, 7)), TOL_RED},
         {.label = "global_avgpool (2,32,28,28)", unary_case(OP(GLOBAL_AVGPOOL), S4(2, 32, 28, 28)), TOL_RED},
         {.label = "global_avgpool H*W=1 (8,64,1,1)", unary_case(OP(GLOBAL_AVGPOOL), S4(8, 64, 1, 1)), TOL_RED},
@@ -828,31 +831,32 @@ static llx_tensor on_device(llx_backend *be, llx_tensor t, const void *host, llx
     return t;
 }
 
-/* Three batches (losses 0.7, +Inf, 1.3) of random logits with 7 classes, `crops` rows per
- * sample (labels repeated per crop, as the trainer feeds them; one label out of range, one
- * NaN logit) into
- * an accumulator on each backend: the counts, loss sum, batch count and first bad batch
- * must be the same bits (integers and one double sum in batch order). */
-static void batch_stats_case(int64_t samples, int crops)
+/* Three batches (losses 0.7, +Inf, 1.3) of random logits with k classes, `crops` rows per
+ * sample (labels repeated per crop, as the trainer feeds them; one label out of range, NaN
+ * logits in classes 0 and 2) into an accumulator on each backend: the counts, loss sum, batch
+ * count and first bad batch must be the same bits (integers and one double sum in batch
+ * order). */
+static void batch_stats_case(int64_t samples, int crops, int64_t k)
 {
-    enum { K = 7, LEN = K * K + LLX_STATS_TAIL };
-    const int64_t rows = samples * crops;
-    float *logits = malloc((size_t)(rows * K) * sizeof *logits);
-    int32_t *labels = malloc((size_t)rows * sizeof *labels);
-    gpu_fill_uniform_f32(logits, rows * K, (uint64_t)(rows + crops), -3, 3);
-    for (int64_t r = 0; r < rows; r++) labels[r] = (int32_t)((r / crops * 5 + 3) % K);
-    labels[0] = K;                    /* sample 0 counts nowhere */
-    logits[(int64_t)crops * K + 2] = NAN; /* sample 1: class 2 never wins */
-    double acc[2][LEN];
+    const int64_t rows = samples * crops, len = llx_batch_stats_len(k);
+    float *logits = malloc((size_t)(rows * k + 1) * sizeof *logits);
+    int32_t *labels = malloc((size_t)(rows + 1) * sizeof *labels);
+    gpu_fill_uniform_f32(logits, rows * k, (uint64_t)(rows + crops), -3, 3);
+    for (int64_t r = 0; r < rows; r++) labels[r] = (int32_t)((r / crops * 5 + 3) % k);
+    if (samples > 0) labels[0] = (int32_t)k; /* sample 0 counts nowhere */
+    if (samples > 2) {
+        logits[(int64_t)crops * k + 2] = NAN;     /* sample 1: class 2 never wins */
+        logits[(int64_t)2 * crops * k + 0] = NAN; /* sample 2: nor class 0 */
+    }
+    double *acc[2] = {calloc((size_t)len, sizeof(double)), calloc((size_t)len, sizeof(double))};
     llx_backend *sides[2] = {NULL, gpu};
     llx_error err = {0};
     CHECK(llx_backend_cpu_create(1, &sides[0], &err) == LLX_OK);
     for (int b = 0; b < 2; b++) {
         llx_backend *be = sides[b];
-        double zero[LEN] = {0};
-        llx_tensor tl = on_device(be, (llx_tensor){.dtype = LLX_F32, .shape = llx_shape2(rows, K)}, logits, &err);
+        llx_tensor tl = on_device(be, (llx_tensor){.dtype = LLX_F32, .shape = llx_shape2(rows, k)}, logits, &err);
         llx_tensor ty = on_device(be, (llx_tensor){.dtype = LLX_I32, .shape = llx_shape1(rows)}, labels, &err);
-        llx_tensor ta = on_device(be, (llx_tensor){.dtype = LLX_F64, .shape = llx_shape1(LEN)}, zero, &err);
+        llx_tensor ta = on_device(be, (llx_tensor){.dtype = LLX_F64, .shape = llx_shape1(len)}, acc[b], &err);
         const float losses[3] = {0.7f, INFINITY, 1.3f}; /* NaN payloads may differ: Inf does not */
         for (int i = 0; i < 3 && tl.data && ty.data && ta.data; i++) {
             llx_tensor tloss = on_device(be, (llx_tensor){.dtype = LLX_F32, .shape = llx_shape1(1)}, &losses[i], &err);
@@ -860,19 +864,24 @@ static void batch_stats_case(int64_t samples, int crops)
                       err.msg);
             if (tloss.data) be->free(be, tloss.data);
         }
-        CHECK_MSG(ta.data && gpu_fetch(be, acc[b], ta.data, sizeof acc[b], &err) == LLX_OK, "%s", err.msg);
+        CHECK_MSG(ta.data && gpu_fetch(be, acc[b], ta.data, (size_t)len * sizeof(double), &err) == LLX_OK, "%s",
+                  err.msg);
         if (tl.data) be->free(be, tl.data);
         if (ty.data) be->free(be, ty.data);
         if (ta.data) be->free(be, ta.data);
     }
     double counted = 0;
-    for (int i = 0; i < K * K; i++) counted += acc[0][i];
-    CHECK_MSG(counted == 3.0 * (double)(samples - 1), "batch stats %lld x %d crops: the CPU counted %.0f",
-              (long long)samples, crops, counted);
-    CHECK(acc[0][K * K + LLX_STATS_FIRST_BAD] == 2);
-    CHECK_MSG(memcmp(acc[0], acc[1], sizeof acc[0]) == 0,
-              "batch stats %lld samples x %d crops: the GPU's accumulator differs from the CPU's "
-              "(loss sum %.17g vs %.17g)", (long long)samples, crops, acc[1][K * K], acc[0][K * K]);
+    for (int64_t i = 0; i < k * k; i++) counted += acc[0][i];
+    CHECK_MSG(counted == 3.0 * (double)(samples > 0 ? samples - 1 : 0),
+              "batch stats %lld x %d crops, %lld classes: the CPU counted %.0f", (long long)samples, crops,
+              (long long)k, counted);
+    CHECK(acc[0][k * k + LLX_STATS_FIRST_BAD] == 2 && acc[0][k * k + LLX_STATS_BATCHES] == 3);
+    CHECK_MSG(memcmp(acc[0], acc[1], (size_t)len * sizeof(double)) == 0,
+              "batch stats %lld samples x %d crops, %lld classes: the GPU's accumulator differs from the "
+              "CPU's (loss sum %.17g vs %.17g)", (long long)samples, crops, (long long)k, acc[1][k * k],
+              acc[0][k * k]);
+    free(acc[0]);
+    free(acc[1]);
     free(logits);
     free(labels);
     llx_backend_free(sides[0]);
@@ -880,9 +889,11 @@ static void batch_stats_case(int64_t samples, int crops)
 
 static void test_batch_stats(void)
 {
-    batch_stats_case(256, 1);  /* a training batch */
-    batch_stats_case(61, 10);  /* an evaluation batch of TenCrop rows */
-    batch_stats_case(1000, 1); /* more samples than threads */
+    batch_stats_case(256, 1, 7);  /* a training batch */
+    batch_stats_case(61, 10, 7);  /* an evaluation batch of TenCrop rows */
+    batch_stats_case(1000, 1, 7); /* more samples than threads */
+    batch_stats_case(300, 1, 64); /* the most classes the CUDA kernel counts */
+    batch_stats_case(0, 1, 7);    /* an empty batch: only the loss and the count */
 }
 
 /* ------------------------------------------------------------------ memory */

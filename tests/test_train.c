@@ -143,6 +143,49 @@ static void test_nan_stops_with_epoch_and_step(void)
     llx_doc_free(doc);
 }
 
+/* A NaN in epoch 2 (fc.weight poisoned after epoch 1): the error names epoch 2, step 1 (the
+ * loss is read back later than that step, the first bad batch is counted on the device), and
+ * the trainer is back at epoch 1's end: weights and every SGD velocity as they were. */
+static void test_nan_later_restores_epoch_state(void)
+{
+    llx_doc *doc;
+    llx_error err = {0};
+    llx_trainer *t = open_trainer(experiment(""), &doc, &err);
+    CHECK_MSG(t != NULL, "%s", err.msg);
+    if (!t) return;
+    llx_epoch_result r;
+    CHECK_MSG(llx_trainer_epoch(t, &r, &err) == LLX_OK, "%s", err.msg);
+    llx_graph *g = llx_trainer_graph(t);
+    llx_tensor *w = llx_graph_value(g, llx_graph_find(g, "fc.weight"));
+    int64_t nw = llx_tensor_numel(w), nv = 0;
+    float *keep_w = malloc((size_t)nw * sizeof *keep_w);
+    memcpy(keep_w, w->data, (size_t)nw * sizeof *keep_w);
+    for (int i = 0; i < llx_trainer_optimizer_count(t); i++) nv += llx_tensor_numel(llx_trainer_optimizer_tensor(t, i));
+    float *keep_v = malloc((size_t)nv * sizeof *keep_v), *now_v = malloc((size_t)nv * sizeof *now_v);
+    for (int i = 0, at = 0; i < llx_trainer_optimizer_count(t); i++) {
+        const llx_tensor *v = llx_trainer_optimizer_tensor(t, i);
+        memcpy(keep_v + at, v->data, llx_tensor_bytes(v));
+        at += (int)llx_tensor_numel(v);
+    }
+    for (int64_t k = 0; k < nw; k++) ((float *)w->data)[k] = NAN;
+    CHECK(llx_trainer_epoch(t, &r, &err) == LLX_ERR_NUMERIC);
+    CHECK_CONTAINS(err.msg, "epoch 2, step 1: the loss is not finite");
+    CHECK(llx_trainer_epochs_done(t) == 1);
+    CHECK(memcmp(w->data, keep_w, (size_t)nw * sizeof *keep_w) == 0);
+    for (int i = 0, at = 0; i < llx_trainer_optimizer_count(t); i++) {
+        const llx_tensor *v = llx_trainer_optimizer_tensor(t, i);
+        memcpy(now_v + at, v->data, llx_tensor_bytes(v));
+        at += (int)llx_tensor_numel(v);
+    }
+    CHECK_MSG(nv > 0 && memcmp(now_v, keep_v, (size_t)nv * sizeof *keep_v) == 0,
+              "the SGD velocities differ from epoch 1's after the NaN");
+    free(keep_w);
+    free(keep_v);
+    free(now_v);
+    llx_trainer_free(t);
+    llx_doc_free(doc);
+}
+
 static void test_section_errors(void)
 {
     llx_doc *doc;
@@ -264,6 +307,7 @@ int main(void)
     RUN(test_loader);
     RUN(test_section_errors);
     RUN(test_nan_stops_with_epoch_and_step);
+    RUN(test_nan_later_restores_epoch_state);
     RUN(test_training_learns);
     fixture_rmtree(data_root);
     free(data_root);

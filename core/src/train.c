@@ -28,6 +28,9 @@ struct llx_trainer {
     double best_value;
     int best_epoch;
     void **snapshot; /* per node, host copies of parameters and buffers */
+    void *velocity_snapshot; /* host copy of the velocity arena (velocity_bytes) */
+    size_t velocity_bytes;
+    bool snapshot_first_step;
     float *host_logits; /* llx_trainer_predict's logits */
     /* Confusion counts and loss of the batches so far, summed on the device
      * (llx_batch_stats_add) and read back only when printed or returned. */
@@ -129,6 +132,7 @@ static llx_status prepare_optimizer(llx_trainer *t, llx_error *err)
     }
     t->velocity_arena = t->be->alloc(t->be, bytes, err);
     if (!t->velocity_arena) return err->status;
+    t->velocity_bytes = bytes;
     for (int p = 0; p < t->n_params; p++) {
         t->velocity[p].data = (char *)t->velocity_arena + (size_t)t->velocity[p].data;
         t->w_list[p] = llx_graph_value(t->g, t->params[p]);
@@ -200,6 +204,7 @@ void llx_trainer_free(llx_trainer *t)
     if (t->stats.data) t->be->free(t->be, t->stats.data);
     for (size_t i = 0; t->snapshot && t->g && i < llx_graph_node_count(t->g); i++) free(t->snapshot[i]);
     free(t->snapshot);
+    free(t->velocity_snapshot);
     llx_graph_free(t->g);
     llx_backend_free(t->be);
     free(t->params);
@@ -297,8 +302,8 @@ static void progress(llx_trainer *t, int64_t i, int64_t steps, double loss, doub
 }
 
 /* Reads the running figures of the epoch (c, loss_sum): stops the epoch at a NaN or
- * infinite loss, else prints a progress line when one is due. */
-static llx_status train_progress(llx_trainer *t, int64_t step, int64_t steps, int64_t seen, double start,
+ * infinite loss, else (show) prints a progress line when one is due. */
+static llx_status train_progress(llx_trainer *t, int64_t step, int64_t steps, int64_t seen, double start, bool show,
                                  llx_confusion *c, double *loss_sum, llx_error *err)
 {
     LLX_TRY(stats_read(t, c, loss_sum, err));
@@ -308,8 +313,9 @@ static llx_status train_progress(llx_trainer *t, int64_t step, int64_t steps, in
                           "The weights of the last finished epoch are kept",
                           t->epoch + 1, (long long)stats_first_bad(t));
     double elapsed = now_seconds() - start;
-    progress(t, step, steps, *loss_sum / (double)seen, (double)confusion_correct(c) / (double)seen,
-             (double)seen / elapsed, elapsed);
+    if (show)
+        progress(t, step, steps, *loss_sum / (double)seen, (double)confusion_correct(c) / (double)seen,
+                 (double)seen / elapsed, elapsed);
     return LLX_OK;
 }
 
@@ -344,11 +350,12 @@ static llx_status train_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *er
         bool line_due = t->opt.live ? now - last_read >= LIVE_REFRESH_S
                                     : t->opt.log_every > 0 && (i + 1) % t->opt.log_every == 0;
         if (line_due || now - last_read >= STATS_READ_EVERY_S) {
-            LLX_TRY(train_progress(t, i + 1, steps, seen, start, &c, &loss_sum, err));
+            LLX_TRY(train_progress(t, i + 1, steps, seen, start, true, &c, &loss_sum, err));
             last_read = now_seconds();
         }
     }
-    LLX_TRY(train_progress(t, i, steps, seen ? seen : 1, start, &c, &loss_sum, err));
+    /* the live line ends on the epoch's figures; plain lines came every log_every steps */
+    LLX_TRY(train_progress(t, i, steps, seen ? seen : 1, start, t->opt.live, &c, &loss_sum, err));
     if (t->opt.live) fputc('\n', t->opt.log);
     r->seconds = now_seconds() - start;
     r->train_loss = loss_sum / (double)(seen ? seen : 1);
@@ -419,7 +426,11 @@ llx_status llx_trainer_snapshot(llx_trainer *t, llx_error *err)
             return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
         LLX_TRY(t->be->to_host(t->be, t->snapshot[i], v->data, llx_tensor_bytes(v), err));
     }
-    return LLX_OK;
+    if (!t->velocity_arena) return LLX_OK;
+    if (!t->velocity_snapshot && !(t->velocity_snapshot = malloc(t->velocity_bytes ? t->velocity_bytes : 1)))
+        return llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
+    t->snapshot_first_step = t->first_step;
+    return t->be->to_host(t->be, t->velocity_snapshot, t->velocity_arena, t->velocity_bytes, err);
 }
 
 llx_status llx_trainer_restore_snapshot(llx_trainer *t, llx_error *err)
@@ -430,7 +441,9 @@ llx_status llx_trainer_restore_snapshot(llx_trainer *t, llx_error *err)
         llx_tensor *v = llx_graph_value(t->g, (llx_node_id)i);
         LLX_TRY(t->be->to_device(t->be, v->data, t->snapshot[i], llx_tensor_bytes(v), err));
     }
-    return LLX_OK;
+    if (!t->velocity_snapshot) return LLX_OK;
+    t->first_step = t->snapshot_first_step;
+    return t->be->to_device(t->be, t->velocity_arena, t->velocity_snapshot, t->velocity_bytes, err);
 }
 
 const llx_augment *llx_trainer_eval_augment(const llx_trainer *t) { return &t->cfg.eval_aug; }

@@ -1,6 +1,7 @@
 /* batch_stats.cu: llx_batch_stats_add on CUDA (F32 logits and loss), as layers/batch_stats.c:
  * each sample's prediction is the first largest entry of the sum of its `crops` logit rows
- * (summed in double, in row order), counted in acc[label * K + prediction]; then
+ * (summed in double, in row order; a NaN sum never wins), counted in acc[label * K +
+ * prediction]; then
  * acc[K*K + LOSS_SUM] += loss * samples, acc[K*K + BATCHES] += 1, and FIRST_BAD takes the
  * batch count when the loss is not finite and it is still 0.
  *
@@ -24,12 +25,12 @@ static __global__ void stats_kernel(const float *logits, const int32_t *labels, 
         const int32_t y = labels[s * crops];
         if (y < 0 || (int64_t)y >= k) continue;
         const float *row = logits + s * crops * k;
-        double best = 0.0;
+        double best = -INFINITY;
         int64_t arg = 0;
         for (int64_t j = 0; j < k; j++) {
             double sum = 0.0;
             for (int c = 0; c < crops; c++) sum += (double)row[c * k + j];
-            if (j == 0 || sum > best) best = sum, arg = j;
+            if (sum > best) best = sum, arg = j;
         }
         atomicAdd(&cells[y * k + arg], 1u);
     }
@@ -38,7 +39,8 @@ static __global__ void stats_kernel(const float *logits, const int32_t *labels, 
     if (threadIdx.x == 0) {
         double *tail = acc + k * k;
         const double l = (double)loss[0];
-        tail[LLX_STATS_LOSS_SUM] += l * (double)samples;
+        /* rounded multiply and add, no FMA contraction: the CPU's arithmetic */
+        tail[LLX_STATS_LOSS_SUM] = __dadd_rn(tail[LLX_STATS_LOSS_SUM], __dmul_rn(l, (double)samples));
         tail[LLX_STATS_BATCHES] += 1.0;
         if (!isfinite(l) && tail[LLX_STATS_FIRST_BAD] == 0.0)
             tail[LLX_STATS_FIRST_BAD] = tail[LLX_STATS_BATCHES];

@@ -213,6 +213,7 @@ extern "C" llx_status llx_cuda_batchnorm2d_backward(const llx_op_call *c, llx_er
     LLX_TRY(geom_of(c, &g, err));
     LLX_TRY(check_eps(a->eps, err));
     const int64_t m = g.n * g.h * g.w;
+    LLX_TRY(llx_cuda_fresh_zero(c, 6u, err)); /* gamma, beta: only accumulated below */
     if (g.c == 0 || m == 0) return LLX_OK;
     llx_backend *be = c->backend;
     cudaStream_t stream = llx_cuda_stream(be);
@@ -220,7 +221,6 @@ extern "C" llx_status llx_cuda_batchnorm2d_backward(const llx_op_call *c, llx_er
     float *dx = tdx ? (float *)tdx->data : nullptr;
     float *dg = tdg ? (float *)tdg->data : nullptr;
     float *db = tdb ? (float *)tdb->data : nullptr;
-    LLX_TRY(llx_cuda_fresh_zero(c, 6u, err)); /* gamma, beta: only accumulated below */
     const bool fresh_dx = llx_cuda_fresh(c, 0);
 
     if (!c->training) {

@@ -528,21 +528,24 @@ extern "C" llx_status llx_cuda_add_backward(const llx_op_call *c, llx_error *err
     LLX_TRY(bc_dims(c, "add", &d, &n, err));
     const float *dy = (const float *)c->dout->data;
     const bool same = d.s[0] == 1 && d.s[2] == 1 && d.s[4] == 1; /* b like a: nothing to sum */
+    const bool aliased = c->din[0] && c->din[1] && c->din[0]->data == c->din[1]->data;
+    bool f0 = llx_cuda_fresh(c, 0), f1 = llx_cuda_fresh(c, 1);
+    if (aliased && (f0 || f1)) { /* add(x, x): both passes add into one buffer */
+        LLX_TRY(llx_cuda_fresh_zero(c, 3u, err));
+        f0 = f1 = false;
+    }
     /* The residual join: dy read once for both (not for add(x, x), whose da and db are one
      * buffer: that takes the two passes below, one after the other). */
-    if (c->din[0] && c->din[1] && same && c->din[0]->data != c->din[1]->data)
+    if (c->din[0] && c->din[1] && same && !aliased)
         return bc_acc2_run(c->backend, dy, (float *)c->din[0]->data, (float *)c->din[1]->data, n,
-                           llx_cuda_fresh(c, 0), llx_cuda_fresh(c, 1), "add backward (da, db) kernel",
-                           err);
+                           f0, f1, "add backward (da, db) kernel", err);
     if (c->din[0])
-        LLX_TRY(bc_acc_run(c->backend, dy, (float *)c->din[0]->data, n, llx_cuda_fresh(c, 0),
+        LLX_TRY(bc_acc_run(c->backend, dy, (float *)c->din[0]->data, n, f0,
                            "add backward (da) kernel", err));
     if (!c->din[1]) return LLX_OK;
     float *db = (float *)c->din[1]->data;
-    if (same)
-        return bc_acc_run(c->backend, dy, db, n, llx_cuda_fresh(c, 1), "add backward (db) kernel",
-                          err);
-    LLX_TRY(llx_cuda_fresh_zero(c, 2u, err)); /* the reductions only accumulate */
+    if (same) return bc_acc_run(c->backend, dy, db, n, f1, "add backward (db) kernel", err);
+    if (f1) LLX_TRY(llx_cuda_fresh_zero(c, 2u, err)); /* the reductions only accumulate */
     return bc_reduce_run<BC_ADD>(c->backend, &d, n, dy, NULL, NULL, db,
                                  "add backward (db) kernel", err);
 }

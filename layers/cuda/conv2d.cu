@@ -408,18 +408,18 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
     LLX_TRY(llx_cuda_require_f32(c, err));
     conv_geom g{};
     LLX_TRY(geom_of(c, &c->dout->shape, &g, err));
-    if (g.n == 0) return LLX_OK;
+    if (g.n == 0) return llx_cuda_fresh_zero(c, 6u, err); /* no samples: dw, db sum nothing */
     conv_descs d;
     LLX_TRY(make_descs(g, db != nullptr, &d, err));
     llx_backend *be = c->backend;
     cudnnHandle_t h = llx_cuda_cudnn(be);
     const void *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout->data;
     /* Fresh gradients (c->din_fresh): the legacy calls write them (beta 0); the graph path
-     * only accumulates, so with it they are zeroed first. */
+     * (dx, dw) only accumulates, so with it those are zeroed first. */
     unsigned fresh = c->din_fresh;
-    if (fresh && llx_cuda_env()->graph_conv) {
-        LLX_TRY(llx_cuda_fresh_zero(c, fresh, err));
-        fresh = 0;
+    if ((fresh & 3u) && llx_cuda_env()->graph_conv) {
+        LLX_TRY(llx_cuda_fresh_zero(c, fresh & 3u, err));
+        fresh &= ~3u;
     }
     const float *beta_x = (fresh & 1u) ? &k_zero : &k_one, *beta_w = (fresh & 2u) ? &k_zero : &k_one;
     const float *beta_b = (fresh & 4u) ? &k_zero : &k_one;

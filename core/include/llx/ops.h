@@ -88,7 +88,7 @@ llx_status llx_sgd_update_all(llx_backend *be, const llx_sgd_params *p, bool fir
  *                                   infinite; 0: none yet
  * logits (R, K) F32 or F64 with R = samples * crops: the `crops` rows of a sample follow each
  * other, and its prediction is the first largest entry of the sum of its rows (summed in
- * double, in row order; TenCrop's mean). labels (R) I32: a sample's label is its first row's;
+ * double, in row order; TenCrop's mean; a NaN sum never wins, all NaN: class 0). labels (R) I32: a sample's label is its first row's;
  * a label outside [0, K) counts in no cell. loss: one value of logits' dtype. */
 enum { LLX_STATS_LOSS_SUM, LLX_STATS_BATCHES, LLX_STATS_FIRST_BAD, LLX_STATS_TAIL };
 static inline int64_t llx_batch_stats_len(int64_t classes) { return classes * classes + LLX_STATS_TAIL; }

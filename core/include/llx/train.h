@@ -83,7 +83,9 @@ const llx_augment *llx_trainer_eval_augment(const llx_trainer *t);
  * the crops) of n samples prepared by llx_augment_eval; n <= the eval batch. */
 llx_status llx_trainer_predict(llx_trainer *t, const float *x, int n, double *probs, llx_error *err);
 const char *llx_trainer_select_metric(const llx_trainer *t);
-/* Host copies of every parameter and buffer; restore puts them back (the best epoch). */
+/* Host copies of every parameter and buffer and of the optimiser's state (velocities, first
+ * step); restore puts them back (after a NaN loss: the last finished epoch's state, since the
+ * steps before the NaN was read back may have moved the velocities too). */
 llx_status llx_trainer_snapshot(llx_trainer *t, llx_error *err);
 llx_status llx_trainer_restore_snapshot(llx_trainer *t, llx_error *err);
 
