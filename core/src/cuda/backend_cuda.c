@@ -8,8 +8,10 @@
  * host data into the staging buffer (host memcpy), queues the asynchronous copy to the
  * device and returns: the copy then overlaps the host's next work (the loader's next batch,
  * the launches of the forward pass). A staging buffer is reused only after the event
- * recorded behind its last copy has fired. Small copies (parameters' scalars, labels) go
- * straight through cudaMemcpyAsync.
+ * recorded behind its last copy has fired. Small copies (labels, backward's seed, parameters'
+ * scalars) take one of SMALL_SLOTS pinned slots in turn the same way, never pageable memory:
+ * an asynchronous copy from pageable memory may wait for the stream (CUDA's API
+ * synchronization notes), which would stop the host at every step.
  *
  * Kernel support (layers/cuda/cuda_impl.h): a grow-only scratch buffer for cuDNN
  * workspaces, a small key-value cache (cuDNN algorithms by shape), the error texts. */
@@ -22,7 +24,8 @@
 #include "cuda_impl.h"
 #include "llx/backend.h"
 
-#define STAGING_MIN_BYTES (64 * 1024) /* smaller uploads skip the staging buffers */
+#define STAGING_MIN_BYTES (64 * 1024) /* smaller uploads take a small slot */
+#define SMALL_SLOTS 16                /* pinned slots of STAGING_MIN_BYTES, used in turn */
 
 typedef struct cache_entry {
     void *key, *val;
@@ -45,8 +48,8 @@ typedef struct cuda_ctx {
     void *scratch;
     size_t scratch_bytes;
     llx_mem_track mem; /* alloc()'s buffers and the scratch */
-    staging stage[2];
-    int next_stage;
+    staging stage[2], small[SMALL_SLOTS];
+    int next_stage, next_small;
     cache_entry *cache;
     size_t n_cache, cap_cache;
     char description[512];
@@ -257,11 +260,12 @@ static void cuda_memory(llx_backend *be, size_t *in_use, size_t *peak)
     *peak = x->mem.peak;
 }
 
-/* A staging buffer of at least `bytes`, its previous copy finished. */
-static llx_status take_staging(cuda_ctx *x, size_t bytes, staging **out, llx_error *err)
+/* The next buffer of a ring of n (next: its turn counter), at least `bytes` long, its
+ * previous copy finished. */
+static llx_status take_staging(staging *ring, int n, int *next, size_t bytes, staging **out, llx_error *err)
 {
-    staging *s = &x->stage[x->next_stage];
-    x->next_stage ^= 1;
+    staging *s = &ring[*next];
+    *next = (*next + 1) % n;
     if (s->pending) LLX_CUDA_TRY(cudaEventSynchronize(s->done), "cuda upload: waiting for a staging buffer");
     s->pending = false;
     if (s->bytes < bytes) {
@@ -281,14 +285,11 @@ static llx_status cuda_to_device(llx_backend *be, void *dst, const void *host_sr
 {
     cuda_ctx *x = ctx_of(be);
     if (bytes == 0) return LLX_OK;
-    if (bytes < STAGING_MIN_BYTES) {
-        /* From pageable memory the call returns once the data is staged by the driver. */
-        LLX_CUDA_TRY(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, x->stream),
-                     "cuda upload");
-        return LLX_OK;
-    }
     staging *s;
-    LLX_TRY(take_staging(x, bytes, &s, err));
+    if (bytes < STAGING_MIN_BYTES)
+        LLX_TRY(take_staging(x->small, SMALL_SLOTS, &x->next_small, STAGING_MIN_BYTES, &s, err));
+    else
+        LLX_TRY(take_staging(x->stage, 2, &x->next_stage, bytes, &s, err));
     memcpy(s->host, host_src, bytes);
     LLX_CUDA_TRY(cudaMemcpyAsync(dst, s->host, bytes, cudaMemcpyHostToDevice, x->stream),
                  "cuda upload");
@@ -338,9 +339,10 @@ static void cuda_destroy(llx_backend *be)
     cuda_ctx *x = be->ctx;
     if (x) {
         if (x->stream) cudaStreamSynchronize(x->stream);
-        for (int i = 0; i < 2; i++) {
-            if (x->stage[i].host) cudaFreeHost(x->stage[i].host);
-            if (x->stage[i].done) cudaEventDestroy(x->stage[i].done);
+        for (int i = 0; i < 2 + SMALL_SLOTS; i++) {
+            staging *s = i < 2 ? &x->stage[i] : &x->small[i - 2];
+            if (s->host) cudaFreeHost(s->host);
+            if (s->done) cudaEventDestroy(s->done);
         }
         if (x->scratch) cudaFree(x->scratch);
         if (x->cublas) cublasDestroy(x->cublas);
@@ -384,8 +386,9 @@ static llx_status open_device(cuda_ctx *x, int index, llx_error *err)
     LLX_CUDA_TRY(cudaSetDevice(index), "device cuda: selecting the GPU");
     LLX_CUDA_TRY(cudaGetDeviceProperties(&x->prop, index), "device cuda: reading its properties");
     LLX_CUDA_TRY(cudaStreamCreateWithFlags(&x->stream, cudaStreamNonBlocking), "device cuda: creating a stream");
-    for (int i = 0; i < 2; i++)
-        LLX_CUDA_TRY(cudaEventCreateWithFlags(&x->stage[i].done, cudaEventDisableTiming),
+    for (int i = 0; i < 2 + SMALL_SLOTS; i++)
+        LLX_CUDA_TRY(cudaEventCreateWithFlags(i < 2 ? &x->stage[i].done : &x->small[i - 2].done,
+                                              cudaEventDisableTiming),
                      "device cuda: creating an event");
     LLX_CUDNN_TRY(cudnnCreate(&x->cudnn), "device cuda: creating the cuDNN handle");
     LLX_CUDNN_TRY(cudnnSetStream(x->cudnn, x->stream), "device cuda: binding cuDNN to the stream");
