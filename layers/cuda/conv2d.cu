@@ -358,11 +358,11 @@ llx_status algo_for(llx_backend *be, const conv_geom &g, const conv_descs &d, in
 const float k_one = 1.0f, k_zero = 0.0f;
 
 /* Direction dir through the graph API (conv2d_graph.h); *done false: use the legacy API. */
-llx_status run_graph(llx_backend *be, const conv_geom &g, int dir, const void *x, const void *w,
+llx_status run_graph(llx_backend *be, const conv_geom &g, int dir, bool overwrite, const void *x, const void *w,
                      const void *y, bool *done, llx_error *err)
 {
-    const llx_conv2d_graph_problem p{dir,  g.n,  g.c,  g.h,  g.w,  g.o,  g.kh,     g.kw,
-                                     g.oh, g.ow, g.sh, g.sw, g.ph, g.pw, be->tf32};
+    const llx_conv2d_graph_problem p{dir,  g.n,  g.c,  g.h,  g.w,  g.o,  g.kh,     g.kw,      g.oh,
+                                     g.ow, g.sh, g.sw, g.ph, g.pw, be->tf32, overwrite};
     return llx_cuda_conv2d_graph(be, &p, const_cast<void *>(x), const_cast<void *>(w),
                                  const_cast<void *>(y), done, err);
 }
@@ -381,7 +381,7 @@ extern "C" llx_status llx_cuda_conv2d_forward(const llx_op_call *c, llx_error *e
     llx_backend *be = c->backend;
     cudnnHandle_t h = llx_cuda_cudnn(be);
     bool done = false;
-    LLX_TRY(run_graph(be, g, DIR_FWD, c->in[0]->data, c->in[1]->data, c->out->data, &done, err));
+    LLX_TRY(run_graph(be, g, DIR_FWD, true, c->in[0]->data, c->in[1]->data, c->out->data, &done, err));
     if (!done) {
         conv_choice ch;
         LLX_TRY(algo_for(be, g, d, DIR_FWD, &ch, err));
@@ -414,17 +414,13 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
     llx_backend *be = c->backend;
     cudnnHandle_t h = llx_cuda_cudnn(be);
     const void *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout->data;
-    /* Fresh gradients (c->din_fresh): the legacy calls write them (beta 0); the graph path
-     * (dx, dw) only accumulates, so with it those are zeroed first. */
-    unsigned fresh = c->din_fresh;
-    if ((fresh & 3u) && llx_cuda_env()->graph_conv) {
-        LLX_TRY(llx_cuda_fresh_zero(c, fresh & 3u, err));
-        fresh &= ~3u;
-    }
+    /* Fresh gradients (c->din_fresh) are written (beta 0), the others accumulated (beta 1), on
+     * both paths. */
+    const unsigned fresh = c->din_fresh;
     const float *beta_x = (fresh & 1u) ? &k_zero : &k_one, *beta_w = (fresh & 2u) ? &k_zero : &k_one;
     const float *beta_b = (fresh & 4u) ? &k_zero : &k_one;
     bool done = false;
-    if (dw) LLX_TRY(run_graph(be, g, DIR_BWD_FILTER, x, dw->data, dy, &done, err));
+    if (dw) LLX_TRY(run_graph(be, g, DIR_BWD_FILTER, (fresh & 2u) != 0, x, dw->data, dy, &done, err));
     if (dw && !done) {
         conv_choice ch;
         LLX_TRY(algo_for(be, g, d, DIR_BWD_FILTER, &ch, err));
@@ -436,7 +432,7 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
                  "cudnnConvolutionBackwardFilter");
     }
     done = false;
-    if (dx) LLX_TRY(run_graph(be, g, DIR_BWD_DATA, dx->data, w, dy, &done, err));
+    if (dx) LLX_TRY(run_graph(be, g, DIR_BWD_DATA, (fresh & 1u) != 0, dx->data, w, dy, &done, err));
     if (dx && !done) {
         conv_choice ch;
         LLX_TRY(algo_for(be, g, d, DIR_BWD_DATA, &ch, err));

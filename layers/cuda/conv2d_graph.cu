@@ -6,7 +6,8 @@
  *      byte alignment = what the call's pointers guarantee (up to 16, part of the key);
  *      a convolution descriptor (2 spatial dims, F32 compute, cross-correlation, dilation 1);
  *      one operation (forward: alpha 1, beta 0; backward data / filter: alpha 1, beta 1, as
- *      llx's gradients accumulate); an operation graph of that one operation;
+ *      llx's gradients accumulate, or beta 0 for a fresh gradient: cuDNN's own frontend
+ *      always builds beta 0, so some engines may take only that); an operation graph of it;
  *   2. engine configs from the heuristics, mode A, then mode FALLBACK for engines A did not
  *      give; each filtered by its engine's notes: DOWN_CONVERT_INPUTS never (as PyTorch);
  *      TENSOR_CORE (for F32 data: TF32) only when tf32; RUNTIME_COMPILATION only with
@@ -19,13 +20,16 @@
  *      pointer to a heap graph_plan). Plans and the descriptors they were built from live
  *      until the process ends (the cache frees only its bytes): a few dozen per network.
  * If any of this fails, a null plan is cached and conv2d.cu uses the legacy API for the
- * problem from then on (one line under LLX_CUDA_VERBOSE=1).
+ * problem from then on (one line under LLX_CUDA_VERBOSE=1 with the failing step, cuDNN's
+ * status and its last error text, and how many plans failed to finalize or to run).
+ *
+ * After the search a call builds a variant pack (uids 1, 2, 3 with the pointers in the same
+ * order, the workspace from llx_cuda_scratch) and runs cudnnBackendExecute on the backend's
+ * handle (bound to its stream); no host sync.
  *
  * NOT YET RUN ON A GPU: this path is taken only with LLX_CUDNN_API=graph, until a GPU session
  * has passed test_gpu_ops and test_gpu_network with it (tools/gpu_check.sh runs them both
- * ways) and measured it; the default stays the legacy path, which passed them on an H200. After the search a call builds a variant pack (uids 1, 2, 3 with the
- * pointers in the same order, the workspace from llx_cuda_scratch) and runs
- * cudnnBackendExecute on the backend's handle (bound to its stream); no host sync. */
+ * ways) and measured it; the default stays the legacy path, which passed them on an H200. */
 #include "conv2d_graph.h"
 
 #include <cstdint>
@@ -81,14 +85,17 @@ struct search_ctx {
     cudnnHandle_t h;
     const char *what = nullptr;
     cudnnStatus_t status = CUDNN_STATUS_SUCCESS;
+    char detail[256] = ""; /* cudnnGetLastErrorString at the failure */
+    int failed_finalize = 0, failed_run = 0; /* plans */
 };
 
-/* Records a failing cuDNN status under `name`; true on success. */
+/* Records a failing cuDNN status under `name`, with cuDNN's own text; true on success. */
 bool ok(search_ctx *ctx, cudnnStatus_t s, const char *name)
 {
     if (s == CUDNN_STATUS_SUCCESS) return true;
     ctx->what = name;
     ctx->status = s;
+    cudnnGetLastErrorString(ctx->detail, sizeof ctx->detail);
     return false;
 }
 /* cudnnBackend{CreateDescriptor,SetAttribute,GetAttribute,Finalize}, recorded under `name`. */
@@ -183,10 +190,10 @@ const op_names k_ops[3] = {
      CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW, CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY},
 };
 
-/* The beta of a direction: forward overwrites, the backward ones accumulate. */
-float beta_of(int dir)
+/* The beta of a problem: forward and fresh gradients overwrite, other gradients accumulate. */
+float beta_of(const llx_conv2d_graph_problem &p)
 {
-    return dir == LLX_CONV2D_GRAPH_FWD ? 0.0f : 1.0f;
+    return p.dir == LLX_CONV2D_GRAPH_FWD || p.overwrite ? 0.0f : 1.0f;
 }
 
 /* CUDNN_BACKEND_OPERATION_CONVOLUTION_*_DESCRIPTOR. Alpha and beta as CUDNN_TYPE_FLOAT: the
@@ -194,7 +201,7 @@ float beta_of(int dir)
 bool make_op(search_ctx *ctx, const bdesc &cv, const bdesc &tx, const bdesc &tw, const bdesc &ty, bdesc *op)
 {
     const op_names &k = k_ops[ctx->p->dir];
-    const float alpha = 1.0f, beta = beta_of(ctx->p->dir);
+    const float alpha = 1.0f, beta = beta_of(*ctx->p);
     const cudnnBackendAttributeType_t D = CUDNN_TYPE_BACKEND_DESCRIPTOR;
     return create(ctx, k.type, op, "create operation") &&
            set(ctx, op->d, k.alpha, CUDNN_TYPE_FLOAT, 1, &alpha, "operation ALPHA") &&
@@ -449,9 +456,14 @@ bool search(llx_backend *be, search_ctx *ctx, void *const real[3], const int32_t
     for (int i = 0; i < l.n && tried < k_max_timed; i++) {
         bdesc plan;
         int64_t ws = 0;
-        if (!make_plan(ctx, l.c[i].cfg, &plan, &ws) || ws < 0 || (uint64_t)ws > cap) continue;
+        if (!make_plan(ctx, l.c[i].cfg, &plan, &ws)) {
+            ctx->failed_finalize++;
+            continue;
+        }
+        if (ws < 0 || (uint64_t)ws > cap) continue;
         tried++;
         const float ms = time_plan(be, ctx, plan, ws, ptrs, &m);
+        if (ms < 0) ctx->failed_run++;
         if (ms < 0 || (best >= 0 && ms >= best_ms)) continue;
         best = i, best_ms = ms, best_ws = ws;
         if (best_plan.d) cudnnBackendDestroyDescriptor(best_plan.d);
@@ -475,11 +487,12 @@ bool search(llx_backend *be, search_ctx *ctx, void *const real[3], const int32_t
                 "llx cuda: conv2d %s x (%d, %d, %d, %d) w (%d, %d, %d, %d) s%dx%d p%dx%d tf32 %d "
                 "align %d/%d/%d: graph engine %lld%s, %.3f ms, workspace %lld bytes; %d timed of "
                 "%d configs (%d heuristics A, %d fallback; rejected %d tensor-core, %d "
-                "down-converting, %d run-time compiled)\n",
+                "down-converting, %d run-time compiled; %d failed to finalize, %d to run); beta %g\n",
                 k_dir_name[p.dir], p.n, p.c, p.h, p.w, p.o, p.c, p.kh, p.kw, p.sh, p.sw, p.ph, p.pw,
                 (int)p.tf32, align[0], align[1], align[2], (long long)k.engine,
                 k.tensor_core ? " (tensor cores)" : "", (double)best_ms, (long long)best_ws, tried, l.n,
-                l.from_a, l.from_fallback, l.rejected_tc, l.rejected_precision, l.rejected_rtc);
+                l.from_a, l.from_fallback, l.rejected_tc, l.rejected_precision, l.rejected_rtc,
+                ctx->failed_finalize, ctx->failed_run, (double)beta_of(p));
     /* Everything the plan was built from stays alive with it (never destroyed). */
     *gp = graph_plan{best_plan.release(),
                      l.c[best].cfg.release(),
@@ -508,7 +521,7 @@ llx_status llx_cuda_conv2d_graph(llx_backend *be, const llx_conv2d_graph_problem
     key.dir = p->dir, key.n = p->n, key.c = p->c, key.h = p->h, key.w = p->w, key.o = p->o;
     key.kh = p->kh, key.kw = p->kw, key.sh = p->sh, key.sw = p->sw, key.ph = p->ph, key.pw = p->pw;
     key.tf32 = p->tf32 ? 1 : 0;
-    key.beta = (int32_t)beta_of(p->dir);
+    key.beta = (int32_t)beta_of(*p);
     key.align_x = align[0], key.align_w = align[1], key.align_y = align[2];
     graph_val val{nullptr};
     if (!llx_cuda_cache_get(be, &key, sizeof key, &val, sizeof val)) {
@@ -521,26 +534,39 @@ llx_status llx_cuda_conv2d_graph(llx_backend *be, const llx_conv2d_graph_problem
             if (llx_cuda_env()->verbose)
                 fprintf(stderr,
                         "llx cuda: conv2d %s x (%d, %d, %d, %d) w (%d, %d, %d, %d) s%dx%d p%dx%d "
-                        "tf32 %d: graph API unusable (%s: %s); legacy API from now on\n",
+                        "tf32 %d beta %g: graph API unusable (%s: %s; %s; %d plans failed to finalize, "
+                        "%d to run); legacy API from now on\n",
                         k_dir_name[p->dir], p->n, p->c, p->h, p->w, p->o, p->c, p->kh, p->kw, p->sh, p->sw,
-                        p->ph, p->pw, (int)p->tf32, ctx.what ? ctx.what : "?",
-                        cudnnGetErrorString(ctx.status));
+                        p->ph, p->pw, (int)p->tf32, (double)beta_of(*p), ctx.what ? ctx.what : "?",
+                        cudnnGetErrorString(ctx.status), ctx.detail[0] ? ctx.detail : "no cuDNN detail",
+                        ctx.failed_finalize, ctx.failed_run);
         }
         LLX_TRY(llx_cuda_cache_put(be, &key, sizeof key, &val, sizeof val, err));
     }
     if (!val.plan) return LLX_OK;
 
+    /* Nothing has run yet: a workspace or variant pack that cannot be had makes the problem
+     * legacy from now on, rather than an error on this opt-in path. */
     void *ws = nullptr;
-    LLX_TRY(llx_cuda_scratch(be, (size_t)val.plan->workspace, &ws, err));
-    void *const ptrs[3] = {x, w, y};
+    llx_error scratch_err = {};
     search_ctx ctx;
     ctx.p = p;
     ctx.h = llx_cuda_cudnn(be);
+    void *const ptrs[3] = {x, w, y};
     bdesc vp;
-    if (make_varpack(&ctx, ptrs, ws, &vp)) {
-        ctx.what = "cudnnBackendExecute";
-        ctx.status = cudnnBackendExecute(ctx.h, val.plan->plan, vp.d);
+    const bool ready = llx_cuda_scratch(be, (size_t)val.plan->workspace, &ws, &scratch_err) == LLX_OK &&
+                       make_varpack(&ctx, ptrs, ws, &vp);
+    if (!ready) {
+        (void)cudaGetLastError();
+        if (llx_cuda_env()->verbose)
+            fprintf(stderr, "llx cuda: conv2d %s: graph plan not runnable (%s); legacy API from now on\n",
+                    k_dir_name[p->dir], scratch_err.msg[0] ? scratch_err.msg : ctx.what);
+        val.plan = nullptr;
+        LLX_TRY(llx_cuda_cache_put(be, &key, sizeof key, &val, sizeof val, err));
+        return LLX_OK;
     }
+    ctx.what = "cudnnBackendExecute";
+    ctx.status = cudnnBackendExecute(ctx.h, val.plan->plan, vp.d);
     if (ctx.status != CUDNN_STATUS_SUCCESS) {
         char buf[256];
         snprintf(

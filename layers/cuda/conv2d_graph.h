@@ -13,8 +13,8 @@
 /* The three directions, as conv2d.cu numbers them. */
 enum llx_conv2d_graph_dir {
     LLX_CONV2D_GRAPH_FWD = 0,        /* y  = conv(x, w)             (beta 0) */
-    LLX_CONV2D_GRAPH_BWD_DATA = 1,   /* dx += conv_bwd_data(w, dy)  (beta 1) */
-    LLX_CONV2D_GRAPH_BWD_FILTER = 2, /* dw += conv_bwd_filter(x, dy) (beta 1) */
+    LLX_CONV2D_GRAPH_BWD_DATA = 1,   /* dx += conv_bwd_data(w, dy)  (beta 1; 0 when overwrite) */
+    LLX_CONV2D_GRAPH_BWD_FILTER = 2, /* dw += conv_bwd_filter(x, dy) (beta 1; 0 when overwrite) */
 };
 
 struct llx_conv2d_graph_problem {
@@ -22,14 +22,17 @@ struct llx_conv2d_graph_problem {
     /* x (n, c, h, w), w (o, c, kh, kw), y (n, o, oh, ow); strides sh, sw; pads ph, pw on both
      * sides of each spatial dimension. */
     int n, c, h, w, o, kh, kw, oh, ow, sh, sw, ph, pw;
-    bool tf32; /* TF32 tensor cores allowed (be->tf32) */
+    bool tf32;      /* TF32 tensor cores allowed (be->tf32) */
+    bool overwrite; /* backward: the gradient is fresh (llx_op_call.din_fresh): beta 0 */
 };
 
 /* Runs direction p->dir with device pointers x, w, y (for the backward directions x is dx or
  * x, y is dy; the output is y forward, x backward data, w backward filter, and the backward
- * ones accumulate into it). *done false (and LLX_OK): the graph path is off (the default;
- * LLX_CUDNN_API=graph turns it on) or unusable for this problem; the caller runs the legacy API.
- * An error status only for a failure of an already chosen plan (or the cache). */
+ * ones accumulate into it unless p->overwrite). *done false (and LLX_OK): the graph path is off
+ * (the default; LLX_CUDNN_API=graph turns it on) or unusable for this problem (also when its
+ * workspace or variant pack cannot be had before running; the problem then stays legacy);
+ * the caller runs the legacy API. An error status only when a chosen plan fails to run (its
+ * output may be partly written) or the cache fails. */
 llx_status llx_cuda_conv2d_graph(llx_backend *be, const llx_conv2d_graph_problem *p, void *x, void *w,
                                  void *y, bool *done, llx_error *err);
 

@@ -34,7 +34,8 @@ int llx_cuda_sm_count(llx_backend *be);
 llx_status llx_cuda_scratch(llx_backend *be, size_t bytes, void **out, llx_error *err);
 
 /* A per-backend cache of small values by key (cuDNN algorithms by convolution shape):
- * get copies the value into val and returns true when the key is there. */
+ * get copies the value into val and returns true when the key is there; put adds the key or
+ * replaces its value. */
 bool llx_cuda_cache_get(llx_backend *be, const void *key, size_t key_bytes, void *val,
                         size_t val_bytes);
 llx_status llx_cuda_cache_put(llx_backend *be, const void *key, size_t key_bytes,

@@ -186,25 +186,33 @@ llx_status llx_cuda_scratch(llx_backend *be, size_t bytes, void **out, llx_error
     return LLX_OK;
 }
 
+static cache_entry *cache_find(cuda_ctx *x, const void *key, size_t key_bytes, size_t val_bytes)
+{
+    for (size_t i = 0; i < x->n_cache; i++) {
+        cache_entry *e = &x->cache[i];
+        if (e->key_bytes == key_bytes && e->val_bytes == val_bytes && memcmp(e->key, key, key_bytes) == 0)
+            return e;
+    }
+    return NULL;
+}
+
 bool llx_cuda_cache_get(llx_backend *be, const void *key, size_t key_bytes, void *val,
                         size_t val_bytes)
 {
-    cuda_ctx *x = ctx_of(be);
-    for (size_t i = 0; i < x->n_cache; i++) {
-        cache_entry *e = &x->cache[i];
-        if (e->key_bytes == key_bytes && e->val_bytes == val_bytes &&
-            memcmp(e->key, key, key_bytes) == 0) {
-            memcpy(val, e->val, val_bytes);
-            return true;
-        }
-    }
-    return false;
+    const cache_entry *e = cache_find(ctx_of(be), key, key_bytes, val_bytes);
+    if (e) memcpy(val, e->val, val_bytes);
+    return e != NULL;
 }
 
 llx_status llx_cuda_cache_put(llx_backend *be, const void *key, size_t key_bytes,
                               const void *val, size_t val_bytes, llx_error *err)
 {
     cuda_ctx *x = ctx_of(be);
+    cache_entry *old = cache_find(x, key, key_bytes, val_bytes);
+    if (old) { /* a key already there gets the new value */
+        memcpy(old->val, val, val_bytes);
+        return LLX_OK;
+    }
     if (x->n_cache == x->cap_cache) {
         size_t cap = x->cap_cache ? 2 * x->cap_cache : 64;
         cache_entry *grown = realloc(x->cache, cap * sizeof *grown);
