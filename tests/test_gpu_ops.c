@@ -12,7 +12,8 @@
  * gradients marked fresh, against the CPU's gradients from zero.
  *
  * Also: llx_sgd_update_all over several tensors (momentum, nesterov, decay mask, first and
- * later steps); the trainer's device-side statistics (llx_batch_stats_add: confusion counts
+ * later steps); TF32 off giving fp32 exactly (an input pair that TF32 would round to 0);
+ * the trainer's device-side statistics (llx_batch_stats_add: confusion counts
  * and loss sums, bit-identical, TenCrop rows too, and the first non-finite loss); a short last batch (buffers planned for N=8, tensors shaped N=5, after a
  * full batch, then the full batch again); F64 refused on the GPU.
  *
@@ -916,6 +917,44 @@ static void test_memory_accounting(void)
 
 /* ------------------------------------------------------------------ contract */
 
+/* TF32 off means fp32 arithmetic, not just "close": with x = (1 + 2^-12, 1) per pixel and
+ * weights (1, -1), fp32 gives 2^-12 exactly, TF32 (10-bit mantissa: 1 + 2^-12 rounds to 1)
+ * gives 0. A TF32 leak (an engine or cuBLAS mode that rounds the inputs) would otherwise hide
+ * under the 1e-4 tolerance. Convolution (whichever path the switches choose) and linear. */
+static void test_tf32_off_is_fp32(void)
+{
+    const double one_plus = 1.0 + ldexp(1.0, -12), want = ldexp(1.0, -12);
+    double x[2 * 16], w[2] = {1, -1};
+    for (int i = 0; i < 16; i++) x[i] = one_plus, x[16 + i] = 1;
+    const double *values[2] = {x, w};
+    static const llx_conv2d_attr k1 = {1, 1, 0, 0};
+    gc_case conv = conv_case(&k1, 1, 2, 4, 4, 1, 1, false), lin = linear_case(llx_shape2(1, 2), 1, false);
+    double xl[2] = {one_plus, 1};
+    const double *values_l[2] = {xl, w};
+    const struct {
+        const char *what;
+        const gc_case *c;
+        const double *const *values;
+        int64_t n;
+    } cases[] = {{"conv2d 1x1", &conv, values, 16}, {"linear", &lin, values_l, 1}};
+    gpu->tf32 = false;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        op_run_result r;
+        llx_error err = {0};
+        llx_status st = op_run(cases[k].c, LLX_F32, &(op_run_opts){.values = cases[k].values, .backend = gpu,
+                                                                   .forward_only = true}, &r, &err);
+        CHECK_MSG(st == LLX_OK, "%s: %s", cases[k].what, err.msg);
+        int64_t bad = 0;
+        for (int64_t i = 0; st == LLX_OK && i < cases[k].n; i++) bad += r.out[i] != want;
+        CHECK_MSG(st == LLX_OK && bad == 0, "%s with TF32 off: %lld of %lld outputs are not 2^-12 (first %.9g): "
+                  "the inputs were rounded below fp32", cases[k].what, (long long)bad, (long long)cases[k].n,
+                  st == LLX_OK ? r.out[0] : 0.0);
+        printf("     %-4s %s with TF32 off keeps fp32 inputs (2^-12 exactly)\n", bad || st ? "FAIL" : "ok",
+               cases[k].what);
+        op_run_free(&r);
+    }
+}
+
 /* The CUDA kernels are F32 only: an F64 call is refused, never computed wrongly. */
 static void test_f64_refused(void)
 {
@@ -949,6 +988,7 @@ int main(void)
     RUN(test_sgd_update_all);
     RUN(test_batch_stats);
     RUN(test_memory_accounting);
+    RUN(test_tf32_off_is_fp32);
     RUN(test_f64_refused);
     llx_backend_free(gpu);
     printf("test_gpu_ops: %.1f s\n", gpu_now_s() - t0);
