@@ -29,10 +29,11 @@
 #
 # Environment: OUT; PYTHON (python3); DEVICE (cuda; cpu rehearses the whole script on a machine
 # without a GPU, e.g. DEVICE=cpu BATCH=2 STEPS=1 WARMUP=0 FER_EPOCHS=1); BATCH (256), STEPS (10),
-# WARMUP (3); time limits in seconds T_TESTS (50 per run, 2 runs), T_BENCH (30 per run, 10
-# runs), T_FER (60): under 8 minutes in all, about 2 when nothing hangs (81 s on the H200 for
-# 2 + 6 + 1 runs); LLX_FER2013 (image folders, used when no
-# .gpu/fer2013.tar.xz was carried); FER_EPOCHS (default: the CPU reference's).
+# WARMUP (3); time limits in seconds T_TESTS (45, the default run), T_OPTIN (120, the opt-in
+# run: the graph API searches engines for every new shape), T_BENCH (25 per run, 10 runs),
+# T_FER (60): 475 s at most, about 2 minutes when nothing hangs (81 s on the H200 for 2 + 6 + 1
+# runs); LLX_FER2013 (image folders, used when no .gpu/fer2013.tar.xz was carried); FER_EPOCHS
+# (default: the CPU reference's).
 set -uo pipefail
 export PYTHONUNBUFFERED=1 LC_ALL=C
 
@@ -83,7 +84,7 @@ pack=$src/.gpu
 notes=$src/tools/gpu_check_notes.md
 python=${PYTHON:-python3}
 device=${DEVICE:-cuda} batch=${BATCH:-256} steps=${STEPS:-10} warmup=${WARMUP:-3}
-t_tests=${T_TESTS:-50} t_bench=${T_BENCH:-30} t_fer=${T_FER:-60}
+t_tests=${T_TESTS:-45} t_optin=${T_OPTIN:-120} t_bench=${T_BENCH:-25} t_fer=${T_FER:-60}
 out=${OUT:-}
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/llx-gpu-check.XXXXXX); fi
 mkdir -p "$out"
@@ -273,7 +274,7 @@ if [ $libs_ok -eq 1 ]; then
   # test_gpu_ops checks every kernel's fresh path whatever the switches say. Verbose, so that
   # the summary can count the convolutions that really ran on graph plans (a problem the graph
   # API cannot do falls back to the legacy API, which would pass again).
-  step gpu_tests_optin "$t_tests" bash -o pipefail -c "LLX_CUDNN_API=graph LLX_CUDA_MAXPOOL=llx LLX_CUDA_FRESH_GRADS=1 LLX_CUDA_VERBOSE=1 bash '$src/tools/gpu_check.sh' --tests '$build' '$LLX_LD' $t_tests verbose > '$out/optin.tmp' 2>&1; r=\$?; cat '$out/optin.tmp' >> '$out/gpu_tests.log'; grep -v 'llx cuda: conv2d' '$out/optin.tmp' | tail -40; rm -f '$out/optin.tmp'; exit \$r"
+  step gpu_tests_optin "$t_optin" bash -o pipefail -c "LLX_CUDNN_API=graph LLX_CUDA_MAXPOOL=llx LLX_CUDA_FRESH_GRADS=1 LLX_CUDA_VERBOSE=1 bash '$src/tools/gpu_check.sh' --tests '$build' '$LLX_LD' $t_optin verbose > '$out/optin.tmp' 2>&1; r=\$?; cat '$out/optin.tmp' >> '$out/gpu_tests.log'; grep -v 'llx cuda: conv2d' '$out/optin.tmp' | tail -40; rm -f '$out/optin.tmp'; exit \$r"
 else
   skip gpu_tests "llx cannot run here (see above)"
 fi
