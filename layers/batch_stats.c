@@ -1,8 +1,8 @@
 /* batch_stats.c: classifier statistics summed on the device (llx_batch_stats_add; llx/ops.h).
  *
  * The trainer adds each batch's confusion counts and loss to an F64 accumulator on the
- * backend's device and reads it back only when it prints or records the figures, so a GPU
- * step never waits for the host. On the CPU the sums below run in place; on CUDA one small
+ * backend's device and reads it back only when it prints or records the figures, so the host
+ * does not wait for each GPU step. On the CPU the sums below run in place; on CUDA one small
  * launch (llx_cuda_batch_stats_add, layers/cuda/batch_stats.cu) does the same arithmetic:
  * counts are integers and the loss sum is a double added in batch order, so both devices
  * give the same bits. */

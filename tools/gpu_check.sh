@@ -15,7 +15,7 @@
 #      in bench.log) against tools/bench_pytorch.py --device cuda --torchvision (torchvision's
 #      resnet18, LLAM set into its blocks; cuDNN autotuning, TF32 convolutions as PyTorch's
 #      default and llx's), the same steps and warm-up; one CSV line each in bench.csv; then
-#      llx again with LLX_CUDNN_API=graph (its engine choices printed under LLX_CUDA_VERBOSE)
+#      llx again with LLX_CUDNN_API=graph (its engine choices printed under LLX_CUDA_VERBOSE),
 #      with all three opt-ins at once, and (ResNet-18) with LLX_CUDA_MAXPOOL=llx alone and with
 #      LLX_CUDA_FRESH_GRADS=1 alone
 #   6. FER2013 (experiments/fer2013_narrow.yaml) trained with --device cuda on the carried subset,
@@ -329,6 +329,10 @@ bench_llx llx-pool none LLX_CUDA_MAXPOOL=llx
 bench_llx llx-fresh none LLX_CUDA_FRESH_GRADS=1
 # training images/s of SYSTEM (llx|torch) for MODEL (resnet18-none|resnet18-llam)
 rate() { awk -F, -v s="$1" -v m="$2" '$1 == s && $2 == m {print $5}' "$out/bench.csv" | tail -1; }
+# A / B with two decimals, or - when either is missing
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}'; }
+# lines of FILE matching the basic regular expression PATTERN (0 without FILE)
+count() { local n; n=$(grep -c "$1" "$2" 2>/dev/null); echo "${n:-0}"; }
 
 # ---- 6. FER2013 on the GPU ---------------------------------------------------------------------
 # The data: the carried subset (its SUBSET.txt says which), else LLX_FER2013 (all of it). The CPU
@@ -378,8 +382,7 @@ fi
     label=${m%%:*} l=$(rate llx "${m#*:}") t=$(rate torch "${m#*:}")
     lg=$(rate llx-graph "${m#*:}") lp=$(rate llx-pool "${m#*:}") lf=$(rate llx-fresh "${m#*:}")
     lo=$(rate llx-optin "${m#*:}")
-    r=$(awk -v a="$l" -v b="$t" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}')
-    ro=$(awk -v a="$lo" -v b="$t" 'BEGIN {if (a > 0 && b > 0) printf "%.2f", a / b; else print "-"}')
+    r=$(ratio "$l" "$t") ro=$(ratio "$lo" "$t")
     printf '%-26s %12s %12s %9s   opt-in: graph conv %s, llx pool %s, fresh grads %s, all %s (%s)\n' \
       "$label" "${l:--}" "${t:--}" "$r" "${lg:--}" "${lp:--}" "${lf:--}" "${lo:--}" "$ro"
   done
@@ -387,11 +390,10 @@ fi
     "$epochs" "${fer_note:-no data}" "${fer_acc:--}" "${fer_f1:--}" "$device" "${secs[fer2013]:--}"
   printf '  CPU reference %s%% (macro-F1 %s, %s epochs, 1 in %s, %s s on %s)\n' "$(refv accuracy)" \
     "$(refv macro_f1)" "$(refv epochs)" "$(refv train_every)" "$(refv seconds)" "$(refv machine)"
-  gcount() { cat "$@" 2>/dev/null | grep -c "$pat"; }
-  pat='graph engine' g_tests=$(gcount "$out/gpu_tests.log") g_bench=$(gcount "$out/bench.log")
-  pat='graph API unusable\|graph plan not runnable' f_tests=$(gcount "$out/gpu_tests.log") f_bench=$(gcount "$out/bench.log")
+  fell='graph API unusable\|graph plan not runnable'
   printf 'graph API: %s convolution problems on graph plans in the opt-in tests (%s fell back to legacy), %s in the benchmarks (%s fell back)\n' \
-    "$g_tests" "$f_tests" "$g_bench" "$f_bench"
+    "$(count 'graph engine' "$out/gpu_tests.log")" "$(count "$fell" "$out/gpu_tests.log")" \
+    "$(count 'graph engine' "$out/bench.log")" "$(count "$fell" "$out/bench.log")"
   printf 'steps:'
   for s in "${order[@]}"; do
     case ${rc[$s]} in 0) v=ok ;; skip) v=skipped ;; skipped) v=SKIPPED-TESTS ;; 124 | 137) v=TIMEOUT ;; *) v="FAIL(${rc[$s]})" ;; esac

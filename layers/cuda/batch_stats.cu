@@ -1,9 +1,8 @@
 /* batch_stats.cu: llx_batch_stats_add on CUDA (F32 logits and loss), as layers/batch_stats.c:
  * each sample's prediction is the first largest entry of the sum of its `crops` logit rows
  * (summed in double, in row order; a NaN sum never wins), counted in acc[label * K +
- * prediction]; then
- * acc[K*K + LOSS_SUM] += loss * samples, acc[K*K + BATCHES] += 1, and FIRST_BAD takes the
- * batch count when the loss is not finite and it is still 0.
+ * prediction]; then acc[K*K + LOSS_SUM] += loss * samples, acc[K*K + BATCHES] += 1, and
+ * FIRST_BAD takes the batch count when the loss is not finite and it is still 0.
  *
  * One block: the counts go to integer atomics in shared memory (order-free, so exact and
  * deterministic), then thread j adds cell j to the double accumulator, and thread 0 the

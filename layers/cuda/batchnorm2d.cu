@@ -260,7 +260,7 @@ extern "C" llx_status llx_cuda_batchnorm2d_backward(const llx_op_call *c, llx_er
     }
     bn_descs d;
     LLX_TRY(make_descs(g, &d, err));
-    const float *beta_data = tdx && !fresh_dx ? &k_one : &k_zero; /* scratch or fresh dx: not read */
+    const float *beta_data = tdx ? llx_cuda_beta(c, 0) : &k_zero; /* scratch dx: not read */
     BN_TRY(cudnnBatchNormalizationBackward(llx_cuda_cudnn(be), CUDNN_BATCHNORM_SPATIAL, &k_one,
                                            beta_data, &k_one, &k_one, d.x, c->in[0]->data, d.x,
                                            c->dout->data, d.x, dx, d.bn, c->in[1]->data, dg, db,

@@ -416,11 +416,8 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
     const void *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout->data;
     /* Fresh gradients (c->din_fresh) are written (beta 0), the others accumulated (beta 1), on
      * both paths. */
-    const unsigned fresh = c->din_fresh;
-    const float *beta_x = (fresh & 1u) ? &k_zero : &k_one, *beta_w = (fresh & 2u) ? &k_zero : &k_one;
-    const float *beta_b = (fresh & 4u) ? &k_zero : &k_one;
     bool done = false;
-    if (dw) LLX_TRY(run_graph(be, g, DIR_BWD_FILTER, (fresh & 2u) != 0, x, dw->data, dy, &done, err));
+    if (dw) LLX_TRY(run_graph(be, g, DIR_BWD_FILTER, llx_cuda_fresh(c, 1), x, dw->data, dy, &done, err));
     if (dw && !done) {
         conv_choice ch;
         LLX_TRY(algo_for(be, g, d, DIR_BWD_FILTER, &ch, err));
@@ -428,11 +425,11 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
         LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
         CONV_TRY(cudnnConvolutionBackwardFilter(h, &k_one, d.x, x, d.y, dy, d.conv,
                                                 (cudnnConvolutionBwdFilterAlgo_t)ch.algo, ws,
-                                                (size_t)ch.workspace, beta_w, d.w, dw->data),
+                                                (size_t)ch.workspace, llx_cuda_beta(c, 1), d.w, dw->data),
                  "cudnnConvolutionBackwardFilter");
     }
     done = false;
-    if (dx) LLX_TRY(run_graph(be, g, DIR_BWD_DATA, (fresh & 1u) != 0, dx->data, w, dy, &done, err));
+    if (dx) LLX_TRY(run_graph(be, g, DIR_BWD_DATA, llx_cuda_fresh(c, 0), dx->data, w, dy, &done, err));
     if (dx && !done) {
         conv_choice ch;
         LLX_TRY(algo_for(be, g, d, DIR_BWD_DATA, &ch, err));
@@ -440,11 +437,11 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
         LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
         CONV_TRY(cudnnConvolutionBackwardData(h, &k_one, d.w, w, d.y, dy, d.conv,
                                               (cudnnConvolutionBwdDataAlgo_t)ch.algo, ws,
-                                              (size_t)ch.workspace, beta_x, d.x, dx->data),
+                                              (size_t)ch.workspace, llx_cuda_beta(c, 0), d.x, dx->data),
                  "cudnnConvolutionBackwardData");
     }
     if (db)
-        CONV_TRY(cudnnConvolutionBackwardBias(h, &k_one, d.y, dy, beta_b, d.bias, db->data),
+        CONV_TRY(cudnnConvolutionBackwardBias(h, &k_one, d.y, dy, llx_cuda_beta(c, 2), d.bias, db->data),
                  "cudnnConvolutionBackwardBias");
     return LLX_OK;
 }

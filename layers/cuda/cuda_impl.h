@@ -60,6 +60,12 @@ typedef struct llx_cuda_switches {
  * din[i] tests it; a path that can only accumulate calls llx_cuda_fresh_zero first, which
  * zeroes, on the stream, each fresh din[i] with bit i in mask. */
 static inline bool llx_cuda_fresh(const llx_op_call *c, int i) { return (c->din_fresh >> i) & 1u; }
+/* cuDNN's beta for din[i]: 0 (write it) when fresh, else 1 (add to it). */
+static inline const float *llx_cuda_beta(const llx_op_call *c, int i)
+{
+    static const float zero = 0.0f, one = 1.0f;
+    return llx_cuda_fresh(c, i) ? &zero : &one;
+}
 llx_status llx_cuda_fresh_zero(const llx_op_call *c, unsigned mask, llx_error *err);
 const llx_cuda_switches *llx_cuda_env(void);
 

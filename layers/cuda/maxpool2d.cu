@@ -155,7 +155,7 @@ extern "C" llx_status llx_cuda_maxpool2d_backward(const llx_op_call *c, llx_erro
     pool_descs d;
     LLX_TRY(make_descs(g, a, &d, err));
     cudnnHandle_t h = llx_cuda_cudnn(c->backend);
-    const float *beta = llx_cuda_fresh(c, 0) ? &k_zero : &k_one;
+    const float *beta = llx_cuda_beta(c, 0);
     /* y: the forward output, which the engine keeps unchanged until backward */
     cudnnStatus_t s = cudnnPoolingBackward(h, d.pool, &k_one, d.y, c->out->data, d.y,
                                            c->dout->data, d.x, c->in[0]->data, beta, d.x,

@@ -268,6 +268,9 @@ static void cuda_memory(llx_backend *be, size_t *in_use, size_t *peak)
     *peak = x->mem.peak;
 }
 
+/* Staging buffer i of the 2 + SMALL_SLOTS: the two large ones, then the small slots. */
+static staging *staging_at(cuda_ctx *x, int i) { return i < 2 ? &x->stage[i] : &x->small[i - 2]; }
+
 /* The next buffer of a ring of n (next: its turn counter), at least `bytes` long, its
  * previous copy finished. */
 static llx_status take_staging(staging *ring, int n, int *next, size_t bytes, staging **out, llx_error *err)
@@ -348,7 +351,7 @@ static void cuda_destroy(llx_backend *be)
     if (x) {
         if (x->stream) cudaStreamSynchronize(x->stream);
         for (int i = 0; i < 2 + SMALL_SLOTS; i++) {
-            staging *s = i < 2 ? &x->stage[i] : &x->small[i - 2];
+            staging *s = staging_at(x, i);
             if (s->host) cudaFreeHost(s->host);
             if (s->done) cudaEventDestroy(s->done);
         }
@@ -395,8 +398,7 @@ static llx_status open_device(cuda_ctx *x, int index, llx_error *err)
     LLX_CUDA_TRY(cudaGetDeviceProperties(&x->prop, index), "device cuda: reading its properties");
     LLX_CUDA_TRY(cudaStreamCreateWithFlags(&x->stream, cudaStreamNonBlocking), "device cuda: creating a stream");
     for (int i = 0; i < 2 + SMALL_SLOTS; i++)
-        LLX_CUDA_TRY(cudaEventCreateWithFlags(i < 2 ? &x->stage[i].done : &x->small[i - 2].done,
-                                              cudaEventDisableTiming),
+        LLX_CUDA_TRY(cudaEventCreateWithFlags(&staging_at(x, i)->done, cudaEventDisableTiming),
                      "device cuda: creating an event");
     LLX_CUDNN_TRY(cudnnCreate(&x->cudnn), "device cuda: creating the cuDNN handle");
     LLX_CUDNN_TRY(cudnnSetStream(x->cudnn, x->stream), "device cuda: binding cuDNN to the stream");
