@@ -7,10 +7,10 @@
  * db += sum dy, or are written (beta = 0) where c->din_fresh says so; a NULL din[i] is
  * skipped.
  *
- * Graph API on request. With LLX_CUDNN_API=graph each direction is first offered to
- * conv2d_graph.cu (cuDNN's graph API, whose engines include ones the legacy algorithm enum
- * does not reach, e.g. Hopper kernels); by default (that path has not run on a GPU yet), or
- * when it is unusable for the problem, the legacy API below runs it. The bias (cudnnAddTensor / cudnnConvolutionBackwardBias) is legacy always.
+ * Graph API first. Each direction is first offered to conv2d_graph.cu (cuDNN's graph API,
+ * whose engines include ones the legacy algorithm enum does not reach, e.g. Hopper kernels);
+ * with LLX_CUDNN_API=legacy, or when it is unusable for the problem, the legacy API below
+ * runs it. The bias (cudnnAddTensor / cudnnConvolutionBackwardBias) is legacy always.
  *
  * Algorithms (legacy path). Each direction (forward, backward data, backward filter) has its algorithm
  * chosen once per exact problem, key = (direction, N, C, H, W, O, KH, KW, strides, pads,

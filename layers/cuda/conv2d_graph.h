@@ -29,7 +29,7 @@ struct llx_conv2d_graph_problem {
 /* Runs direction p->dir with device pointers x, w, y (for the backward directions x is dx or
  * x, y is dy; the output is y forward, x backward data, w backward filter, and the backward
  * ones accumulate into it unless p->overwrite). *done false (and LLX_OK): the graph path is off
- * (the default; LLX_CUDNN_API=graph turns it on) or unusable for this problem (also when its
+ * (LLX_CUDNN_API=legacy) or unusable for this problem (also when its
  * workspace or variant pack cannot be had before running; the problem then stays legacy);
  * the caller runs the legacy API. An error status only when a chosen plan fails to run (its
  * output may be partly written) or the cache fails. */

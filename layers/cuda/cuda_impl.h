@@ -41,16 +41,16 @@ bool llx_cuda_cache_get(llx_backend *be, const void *key, size_t key_bytes, void
 llx_status llx_cuda_cache_put(llx_backend *be, const void *key, size_t key_bytes,
                               const void *val, size_t val_bytes, llx_error *err);
 
-/* The CUDA backend's environment switches, read once per process:
+/* The CUDA backend's environment switches, read once per process (the defaults ran and were
+ * timed on an H200, tools/gpu_check_notes.md; the other paths stay for comparison):
  *   LLX_CUDA_VERBOSE set and not "0"  print each algorithm choice and its time  (verbose)
- *   LLX_CUDNN_API=graph               convolutions through cuDNN's graph API    (graph_conv)
- *   LLX_CUDNN_RTC=1                   ... its runtime-compiled engines too      (rtc)
- *   LLX_CUDA_MAXPOOL=llx              llx's max-pooling kernels, not cuDNN's    (own_maxpool)
- *   LLX_CUDA_FRESH_GRADS=1            backward writes activation gradients fresh
- *                                     (llx_backend.fresh_grads, llx/op.h)        (fresh_grads)
- * graph_conv, own_maxpool and fresh_grads are opt-in until a GPU session has validated them:
- * they were written after the only GPU run so far (2026-11-28), whose tests passed the
- * defaults. */
+ *   LLX_CUDNN_API=legacy              convolutions through cuDNN's legacy API
+ *                                     (cudnnFind*), not the graph API         (!graph_conv)
+ *   LLX_CUDNN_RTC=1                   the graph API's runtime-compiled engines too (rtc)
+ *   LLX_CUDA_MAXPOOL=cudnn            cuDNN's max pooling, not llx's kernels (!own_maxpool)
+ *   LLX_CUDA_FRESH_GRADS=0            one zeroing pass over all activation gradients before
+ *                                     backward, not fresh writes
+ *                                     (llx_backend.fresh_grads, llx/op.h)    (!fresh_grads) */
 typedef struct llx_cuda_switches {
     bool verbose, graph_conv, rtc, own_maxpool, fresh_grads;
 } llx_cuda_switches;

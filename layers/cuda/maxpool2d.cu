@@ -18,8 +18,9 @@
  * first in row-major order. Both are valid subgradients; they differ only where a window
  * holds equal maxima (e.g. zeros after a ReLU).
  *
- * LLX_CUDA_MAXPOOL=llx takes llx's own kernels instead (maxpool2d_own.cu), opt-in until a GPU
- * session has run them. */
+ * These are taken only with LLX_CUDA_MAXPOOL=cudnn: llx's own kernels (maxpool2d_own.cu) are
+ * the default since an H200 ran them (their backward took 0.78 ms of a ResNet-18 step where
+ * cuDNN's took 1.24). */
 #include "maxpool2d_own.h"
 
 #include <climits>

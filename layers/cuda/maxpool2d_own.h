@@ -1,5 +1,5 @@
 /* maxpool2d_own.h: llx's own max-pooling kernels (maxpool2d_own.cu), which maxpool2d.cu
- * calls instead of cuDNN's with LLX_CUDA_MAXPOOL=llx. Same contract as the op's kernels. */
+ * calls unless LLX_CUDA_MAXPOOL=cudnn. Same contract as the op's kernels. */
 #ifndef LLX_CUDA_MAXPOOL2D_OWN_H
 #define LLX_CUDA_MAXPOOL2D_OWN_H
 

@@ -41,7 +41,7 @@ struct llx_backend {
     bool tf32;
     /* Activation gradients written fresh by the first backward call to reach each one
      * (llx/op.h) instead of one zeroing pass over all of them before backward. The CPU: on;
-     * CUDA: with LLX_CUDA_FRESH_GRADS=1 only, until a GPU session has run its kernels so. */
+     * CUDA: on unless LLX_CUDA_FRESH_GRADS=0. */
     bool fresh_grads;
 };
 

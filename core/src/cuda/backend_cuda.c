@@ -124,14 +124,16 @@ static bool env_is(const char *name, const char *value)
     return e && strcmp(e, value) == 0;
 }
 
+/* The defaults are the paths validated and timed on an H200 (tools/gpu_check_notes.md); each
+ * switch names the other path, kept for comparison and as a way round a problem. */
 static void read_switches(void)
 {
     const char *v = getenv("LLX_CUDA_VERBOSE");
     switches = (llx_cuda_switches){.verbose = v && *v && strcmp(v, "0") != 0,
-                                   .graph_conv = env_is("LLX_CUDNN_API", "graph"),
+                                   .graph_conv = !env_is("LLX_CUDNN_API", "legacy"),
                                    .rtc = env_is("LLX_CUDNN_RTC", "1"),
-                                   .own_maxpool = env_is("LLX_CUDA_MAXPOOL", "llx"),
-                                   .fresh_grads = env_is("LLX_CUDA_FRESH_GRADS", "1")};
+                                   .own_maxpool = !env_is("LLX_CUDA_MAXPOOL", "cudnn"),
+                                   .fresh_grads = !env_is("LLX_CUDA_FRESH_GRADS", "0")};
 }
 
 const llx_cuda_switches *llx_cuda_env(void)
