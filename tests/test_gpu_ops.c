@@ -257,6 +257,11 @@ static void test_batchnorm2d(void)
         {.label = "batchnorm2d odd (3,5,7,9)", bn_case(3, 5, 7, 9, false), TOL_RED},
         {.label = "batchnorm2d (2,16,56,56) large planes", bn_case(2, 16, 56, 56, true), TOL_RED,
          .updated_in = stats},
+        /* Batches split into uneven slices per channel (LLX_CUDA_BN=llx: 17 and 3 on an H200) */
+        {.label = "batchnorm2d (64,64,28,28) sliced batch", bn_case(64, 64, 28, 28, true), TOL_RED,
+         .updated_in = stats},
+        {.label = "batchnorm2d (256,512,4,4) sliced batch", bn_case(256, 512, 4, 4, true), TOL_RED,
+         .updated_in = stats},
         {.label = "batchnorm2d batch variance ~ eps/2 (4,8,5,5)", bn_case(SN, SC, 5, 5, true),
          TOL_RED, .updated_in = stats, .values = eps_train},
         {.label = "batchnorm2d running variance ~ eps (4,8,5,5)", bn_case(SN, SC, 5, 5, false),

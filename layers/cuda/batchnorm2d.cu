@@ -26,10 +26,14 @@
  *             (xhat = (x - mean) * invstd from the saved state), one block per channel,
  *             sums in double as the CPU, a fixed reduction tree (deterministic).
  *
+ * LLX_CUDA_BN=llx takes llx's own kernels (batchnorm2d_own.cu) for the training forward and
+ * backward and the eval forward, after the same checks.
+ *
  * Mode: CUDNN_BATCHNORM_SPATIAL. SPATIAL_PERSISTENT can be faster but may reduce through
  * scaled integer atomics with a reduced dynamic range (NaN/Inf on overflow for large finite
  * inputs, only detectable with cudnnQueryRuntimeError), and PyTorch keeps plain SPATIAL for
  * NCHW because of reported accuracy losses; the persistent kernels mainly pay off for NHWC. */
+#include "batchnorm2d_own.h"
 #include "kernel_util.cuh"
 
 #include <climits>
@@ -172,6 +176,7 @@ extern "C" llx_status llx_cuda_batchnorm2d_forward(const llx_op_call *c, llx_err
                           (long long)g.n, (long long)g.c, (long long)g.h, (long long)g.w);
     LLX_TRY(check_eps(a->eps, err));
     if (g.c == 0) return LLX_OK;
+    if (llx_cuda_env()->own_bn) return llx_cuda_batchnorm2d_own_forward(c, g.n, g.c, g.h * g.w, err);
     llx_backend *be = c->backend;
     float *smean = (float *)c->saved, *sinv = smean + g.c;
     if (!c->training) {
@@ -229,6 +234,7 @@ extern "C" llx_status llx_cuda_batchnorm2d_backward(const llx_op_call *c, llx_er
             smean, sinv, (const float *)c->dout->data, dx, fresh_dx, dg, db);
         return llx_cuda_launched("batchnorm2d eval backward", err);
     }
+    if (llx_cuda_env()->own_bn) return llx_cuda_batchnorm2d_own_backward(c, g.n, g.c, g.h * g.w, err);
 
     /* Scratch for the gradients cuDNN must write but nobody asked for. */
     const size_t x_bytes = (size_t)llx_shape_numel(&c->in[0]->shape) * sizeof(float);

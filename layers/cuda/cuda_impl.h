@@ -50,9 +50,11 @@ llx_status llx_cuda_cache_put(llx_backend *be, const void *key, size_t key_bytes
  *   LLX_CUDA_MAXPOOL=cudnn            cuDNN's max pooling, not llx's kernels (!own_maxpool)
  *   LLX_CUDA_FRESH_GRADS=0            one zeroing pass over all activation gradients before
  *                                     backward, not fresh writes
- *                                     (llx_backend.fresh_grads, llx/op.h)    (!fresh_grads) */
+ *                                     (llx_backend.fresh_grads, llx/op.h)    (!fresh_grads)
+ *   LLX_CUDA_BN=llx                   llx's batch-norm kernels, not cuDNN's    (own_bn; opt-in
+ *                                     until a GPU session has run them) */
 typedef struct llx_cuda_switches {
-    bool verbose, graph_conv, rtc, own_maxpool, fresh_grads;
+    bool verbose, graph_conv, rtc, own_maxpool, fresh_grads, own_bn;
 } llx_cuda_switches;
 
 /* Bit i of c->din_fresh (llx/op.h): din[i] holds stale bytes and must be written, not added

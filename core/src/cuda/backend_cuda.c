@@ -133,7 +133,8 @@ static void read_switches(void)
                                    .graph_conv = !env_is("LLX_CUDNN_API", "legacy"),
                                    .rtc = env_is("LLX_CUDNN_RTC", "1"),
                                    .own_maxpool = !env_is("LLX_CUDA_MAXPOOL", "cudnn"),
-                                   .fresh_grads = !env_is("LLX_CUDA_FRESH_GRADS", "0")};
+                                   .fresh_grads = !env_is("LLX_CUDA_FRESH_GRADS", "0"),
+                                   .own_bn = env_is("LLX_CUDA_BN", "llx")};
 }
 
 const llx_cuda_switches *llx_cuda_env(void)
