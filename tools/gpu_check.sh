@@ -7,19 +7,20 @@
 #      the machine's own cuDNN and cuBLAS; `ldd build-gpu/libllx.so` must find everything
 #   3. build-gpu/ built elsewhere has that machine's source path compiled in: a symlink from it
 #      to here makes it valid (without build-gpu/, it is configured and built here instead)
-#   4. ctest -L gpu, then again with the opt-in paths that no GPU has run yet: LLX_CUDNN_API=graph
-#      (convolutions through cuDNN's graph API), LLX_CUDA_MAXPOOL=llx (llx's max pooling) and
-#      LLX_CUDA_FRESH_GRADS=1 (activation gradients written without a zeroing pass)
+#   4. ctest -L gpu three times: with the defaults; with the opt-in paths that no GPU has run yet
+#      (OPTIN_ENV, now LLX_CUDA_BN=llx: llx's batch-norm kernels), verbose, so that the summary
+#      can count convolutions on graph plans; and with the other paths the defaults replaced
+#      (LEGACY_ENV: cuDNN's legacy convolution API, cuDNN's max pooling, the zeroing pass over
+#      activation gradients), which stay selectable
 #   5. training images/s at 112x112, batch 256, of ResNet-18 and LLAM-ResNet-18 (resnet18.yaml,
 #      attention none and llam): llx bench --device cuda (its report, with the time per op type,
 #      in bench.log) against tools/bench_pytorch.py --device cuda --torchvision (torchvision's
 #      resnet18, LLAM set into its blocks; cuDNN autotuning, TF32 convolutions as PyTorch's
-#      default and llx's), the same steps and warm-up; one CSV line each in bench.csv; then
-#      llx again with LLX_CUDNN_API=graph (its engine choices printed under LLX_CUDA_VERBOSE),
-#      with all three opt-ins at once, and (ResNet-18) with LLX_CUDA_MAXPOOL=llx alone and with
-#      LLX_CUDA_FRESH_GRADS=1 alone
+#      default and llx's), the same steps and warm-up; one CSV line each in bench.csv. ROUNDS
+#      rounds of llx, PyTorch and llx with OPTIN_ENV, then llx with LEGACY_ENV once
 #   6. FER2013 (experiments/fer2013_narrow.yaml) trained with --device cuda on the carried subset,
-#      for the epochs of the CPU reference in tools/gpu_check_notes.md
+#      for the epochs of the CPU reference in tools/gpu_check_notes.md, with the defaults and
+#      again with OPTIN_ENV (both in fer2013_gpu.log; run.h5 and history.csv of the first)
 #   7. one table: card, images/s of both and their ratio, FER2013 test accuracy GPU vs CPU
 #
 # A step that fails is reported and the independent steps after it still run; each step has a
@@ -29,11 +30,11 @@
 #
 # Environment: OUT; PYTHON (python3); DEVICE (cuda; cpu rehearses the whole script on a machine
 # without a GPU, e.g. DEVICE=cpu BATCH=2 STEPS=1 WARMUP=0 FER_EPOCHS=1); BATCH (256), STEPS (10),
-# WARMUP (3); time limits in seconds T_TESTS (45, the default run), T_OPTIN (120, the opt-in
-# run: the graph API searches engines for every new shape), T_BENCH (25 per run, 10 runs),
-# T_FER (60): 475 s at most, about 2 minutes when nothing hangs (81 s on the H200 for 2 + 6 + 1
-# runs); LLX_FER2013 (image folders, used when no .gpu/fer2013.tar.xz was carried); FER_EPOCHS
-# (default: the CPU reference's).
+# WARMUP (3); ROUNDS (2); time limits in seconds T_TESTS (45 per test run, 3 runs), T_BENCH
+# (25 per benchmark run, 6 * ROUNDS + 2 runs), T_FER (60 per training run, 2 runs): 605 s at
+# most with ROUNDS=2, about 4 minutes when nothing hangs (123 s on the H200 for 2 + 10 + 1
+# runs); OPTIN_ENV, LEGACY_ENV (see step 4); LLX_FER2013 (image folders, used when no
+# .gpu/fer2013.tar.xz was carried); FER_EPOCHS (default: the CPU reference's).
 set -uo pipefail
 export PYTHONUNBUFFERED=1 LC_ALL=C
 
@@ -84,7 +85,9 @@ pack=$src/.gpu
 notes=$src/tools/gpu_check_notes.md
 python=${PYTHON:-python3}
 device=${DEVICE:-cuda} batch=${BATCH:-256} steps=${STEPS:-10} warmup=${WARMUP:-3}
-t_tests=${T_TESTS:-45} t_optin=${T_OPTIN:-120} t_bench=${T_BENCH:-25} t_fer=${T_FER:-60}
+t_tests=${T_TESTS:-45} t_bench=${T_BENCH:-25} t_fer=${T_FER:-60} rounds=${ROUNDS:-2}
+optin_env=${OPTIN_ENV-LLX_CUDA_BN=llx}
+legacy_env=${LEGACY_ENV-LLX_CUDNN_API=legacy LLX_CUDA_MAXPOOL=cudnn LLX_CUDA_FRESH_GRADS=0}
 out=${OUT:-}
 if [ -z "$out" ]; then out=$(mktemp -d /tmp/llx-gpu-check.XXXXXX); fi
 mkdir -p "$out"
@@ -269,12 +272,19 @@ fi
 # breaks this machine's ctest: then the gpu tests run one by one from ctest's listing (--tests).
 if [ $libs_ok -eq 1 ]; then
   step gpu_tests "$t_tests" bash -o pipefail -c "bash '$src/tools/gpu_check.sh' --tests '$build' '$LLX_LD' $t_tests 2>&1 | tee '$out/gpu_tests.log'"
-  # Again with the opt-in paths (until these tests pass with them): convolutions through cuDNN's
-  # graph API, llx's max pooling, fresh activation gradients. A failing op case names its op;
-  # test_gpu_ops checks every kernel's fresh path whatever the switches say. Verbose, so that
-  # the summary can count the convolutions that really ran on graph plans (a problem the graph
-  # API cannot do falls back to the legacy API, which would pass again).
-  step gpu_tests_optin "$t_optin" bash -o pipefail -c "LLX_CUDNN_API=graph LLX_CUDA_MAXPOOL=llx LLX_CUDA_FRESH_GRADS=1 LLX_CUDA_VERBOSE=1 bash '$src/tools/gpu_check.sh' --tests '$build' '$LLX_LD' $t_optin verbose > '$out/optin.tmp' 2>&1; r=\$?; cat '$out/optin.tmp' >> '$out/gpu_tests.log'; grep -v 'llx cuda: conv2d' '$out/optin.tmp' | tail -40; rm -f '$out/optin.tmp'; exit \$r"
+  # Again with OPTIN_ENV, verbose (every test's output, and each convolution's plan, so that the
+  # summary can count the problems that really ran on graph plans: one the graph API cannot do
+  # falls back to the legacy API, which would pass too), then with LEGACY_ENV. A failing op
+  # case names its op; test_gpu_ops checks every kernel's fresh path whatever the switches say.
+  # test_tail NAME ENV VERBOSE: appends the run's output to gpu_tests.log, shows its end.
+  test_tail() {
+    step "$1" "$t_tests" bash -o pipefail -c "env $2 LLX_CUDA_VERBOSE=$3 bash '$src/tools/gpu_check.sh' --tests '$build' \
+      '$LLX_LD' $t_tests $([ "$3" = 1 ] && echo verbose) > '$out/tests.tmp' 2>&1; r=\$?; { echo '== $1 ($2)'; \
+      cat '$out/tests.tmp'; } >> '$out/gpu_tests.log'; grep -v 'llx cuda: conv2d' '$out/tests.tmp' | tail -30; \
+      rm -f '$out/tests.tmp'; exit \$r"
+  }
+  test_tail gpu_tests_optin "$optin_env" 1
+  test_tail gpu_tests_legacy "$legacy_env" 0
 else
   skip gpu_tests "llx cannot run here (see above)"
 fi
@@ -306,27 +316,24 @@ bench_llx() {
   rm -f "$tmp"
 }
 bench_torch() {
-  local attn=$1 tmp
+  local attn=$1 system=$2 tmp
   tmp=$(mktemp)
-  step "torch_$attn" "$t_bench" bash -o pipefail -c "'$python' '$src/tools/bench_pytorch.py' --device $device --torchvision \
+  step "${system}_$attn" "$t_bench" bash -o pipefail -c "'$python' '$src/tools/bench_pytorch.py' --device $device --torchvision \
     --model resnet18 --attention $attn --size 112 --batch $batch --steps $steps --warmup $warmup 2>&1 | tee '$tmp'"
-  grep '^torch,' "$tmp" >> "$out/bench.csv"
-  { echo "== torch $attn"; cat "$tmp"; } >> "$out/bench.log"
+  grep '^torch,' "$tmp" | sed "s/^torch,/$system,/" >> "$out/bench.csv"
+  { echo "== $system $attn"; cat "$tmp"; } >> "$out/bench.log"
   rm -f "$tmp"
 }
-for attn in none llam; do
-  bench_llx llx $attn LLX_CUDA_VERBOSE=1
-  bench_torch $attn
+# Rounds of llx, PyTorch and llx with OPTIN_ENV per network (PyTorch's rate moved by 7 %
+# between two H200 sessions: the rounds show the spread within one), then the replaced paths.
+for r in $(seq 1 "$rounds"); do
+  for attn in none llam; do
+    bench_llx llx$r $attn LLX_CUDA_VERBOSE=$([ "$r" = 1 ] && echo 1 || echo 0)
+    bench_torch $attn torch$r
+    bench_llx llx-optin$r $attn $optin_env
+  done
 done
-# The opt-in paths: convolutions through cuDNN's graph API, then all three at once (with llx's
-# max pooling and fresh activation gradients), for both networks; the last two alone for
-# ResNet-18, where their share of the step is largest.
-for attn in none llam; do
-  bench_llx llx-graph $attn LLX_CUDNN_API=graph LLX_CUDA_VERBOSE=1
-  bench_llx llx-optin $attn LLX_CUDNN_API=graph LLX_CUDA_MAXPOOL=llx LLX_CUDA_FRESH_GRADS=1
-done
-bench_llx llx-pool none LLX_CUDA_MAXPOOL=llx
-bench_llx llx-fresh none LLX_CUDA_FRESH_GRADS=1
+for attn in none llam; do bench_llx llx-legacy $attn $legacy_env; done
 # training images/s of SYSTEM (llx|torch) for MODEL (resnet18-none|resnet18-llam)
 rate() { awk -F, -v s="$1" -v m="$2" '$1 == s && $2 == m {print $5}' "$out/bench.csv" | tail -1; }
 # A / B with two decimals, or - when either is missing
@@ -352,46 +359,57 @@ epochs=${FER_EPOCHS:-$(refv epochs)}
 epochs=${epochs:-5}
 [ "$epochs" = "$(refv epochs)" ] || echo "WARNING: $epochs epochs, the CPU reference ran $(refv epochs)"
 fer_note="train 1 in ${every:-?}"
-fer_acc="" fer_f1=""
-if [ -z "$fer_root" ]; then
-  skip fer2013 "no .gpu/fer2013.tar.xz and no LLX_FER2013"
-elif [ $libs_ok -ne 1 ]; then
-  skip fer2013 "llx cannot run here"
-else
-  runs=$(mktemp -d /tmp/llx-fer-runs.XXXXXX)
+declare -A fer_acc=() fer_f1=()
+# fer_run NAME [VAR=VALUE...]: trains with those variables set; the log goes to fer2013_gpu.log
+# (appended), the test accuracy and macro-F1 to fer_acc[NAME] and fer_f1[NAME]; run.h5 and
+# history.csv of the first run to $out.
+fer_run() {
+  local name=$1 runs tmp line run_dir
+  shift
+  if [ -z "$fer_root" ]; then skip "$name" "no .gpu/fer2013.tar.xz and no LLX_FER2013"; return; fi
+  if [ $libs_ok -ne 1 ]; then skip "$name" "llx cannot run here"; return; fi
+  runs=$(mktemp -d /tmp/llx-fer-runs.XXXXXX) tmp=$(mktemp)
   # SIGTERM at the limit: llx stops cleanly and run.h5 keeps the finished epochs.
-  step fer2013 "$t_fer" bash -o pipefail -c "LD_LIBRARY_PATH='$LLX_LD' LLX_FER2013='$fer_root' '$llx' run \
+  step "$name" "$t_fer" bash -o pipefail -c "env LD_LIBRARY_PATH='$LLX_LD' LLX_FER2013='$fer_root' $* '$llx' run \
     '$src/experiments/fer2013_narrow.yaml' --set train.epochs=$epochs --device $device --out '$runs' \
-    2>&1 | tee '$out/fer2013_gpu.log'"
+    2>&1 | tee '$tmp'"
+  { echo "== $name ($*)"; cat "$tmp"; } >> "$out/fer2013_gpu.log"
   run_dir=$(dirname "$(find "$runs" -name run.h5 | head -1)")
-  [ -f "$run_dir/run.h5" ] && cp "$run_dir/run.h5" "$out/"
-  [ -f "$run_dir/history.csv" ] && cp "$run_dir/history.csv" "$out/"
-  line=$(grep '^test: accuracy' "$out/fer2013_gpu.log" | tail -1)
-  if [ -n "$line" ]; then
-    fer_acc=$(echo "$line" | awk '{printf "%.1f", 100 * $3}')
-    fer_f1=$(echo "$line" | awk '{print $5}')
+  if [ ! -f "$out/run.h5" ]; then
+    [ -f "$run_dir/run.h5" ] && cp "$run_dir/run.h5" "$out/"
+    [ -f "$run_dir/history.csv" ] && cp "$run_dir/history.csv" "$out/"
   fi
-fi
+  line=$(grep '^test: accuracy' "$tmp" | tail -1)
+  if [ -n "$line" ]; then
+    fer_acc[$name]=$(echo "$line" | awk '{printf "%.1f", 100 * $3}')
+    fer_f1[$name]=$(echo "$line" | awk '{print $5}')
+  fi
+  rm -f "$tmp"
+}
+fer_run fer2013
+fer_run fer2013_optin $optin_env
 
 # ---- 7. the table ------------------------------------------------------------------------------
 {
   hr "summary"
   echo "card: $card; device $device, batch $batch, 112x112, fp32 + TF32, median of $steps steps after $warmup warm-up"
-  printf '%-26s %12s %12s %9s\n' "training images/s" "llx" "PyTorch" "llx/PT"
+  printf '%-22s %5s %10s %10s %7s   %s\n' "training images/s" round llx PyTorch llx/PT "llx with OPTIN_ENV ($optin_env) (/PT)"
   for m in "ResNet-18:resnet18-none" "LLAM-ResNet-18:resnet18-llam"; do
-    label=${m%%:*} l=$(rate llx "${m#*:}") t=$(rate torch "${m#*:}")
-    lg=$(rate llx-graph "${m#*:}") lp=$(rate llx-pool "${m#*:}") lf=$(rate llx-fresh "${m#*:}")
-    lo=$(rate llx-optin "${m#*:}")
-    r=$(ratio "$l" "$t") ro=$(ratio "$lo" "$t")
-    printf '%-26s %12s %12s %9s   opt-in: graph conv %s, llx pool %s, fresh grads %s, all %s (%s)\n' \
-      "$label" "${l:--}" "${t:--}" "$r" "${lg:--}" "${lp:--}" "${lf:--}" "${lo:--}" "$ro"
+    for r in $(seq 1 "$rounds"); do
+      l=$(rate "llx$r" "${m#*:}") t=$(rate "torch$r" "${m#*:}") o=$(rate "llx-optin$r" "${m#*:}")
+      printf '%-22s %5s %10s %10s %7s   %s (%s)\n' "${m%%:*}" "$r" "${l:--}" "${t:--}" "$(ratio "$l" "$t")" \
+        "${o:--}" "$(ratio "$o" "$t")"
+    done
+    printf '%-22s %5s %10s   (the paths replaced: %s)\n' "${m%%:*}" legacy "$(rate llx-legacy "${m#*:}")" "$legacy_env"
   done
-  printf 'FER2013 narrow, %s epochs, %s: test (PrivateTest) accuracy %s%% (macro-F1 %s) on %s in %ss;\n' \
-    "$epochs" "${fer_note:-no data}" "${fer_acc:--}" "${fer_f1:--}" "$device" "${secs[fer2013]:--}"
+  for name in fer2013 fer2013_optin; do
+    printf 'FER2013 narrow (%s), %s epochs, %s: test (PrivateTest) accuracy %s%% (macro-F1 %s) on %s in %ss\n' \
+      "$name" "$epochs" "${fer_note:-no data}" "${fer_acc[$name]:--}" "${fer_f1[$name]:--}" "$device" "${secs[$name]:--}"
+  done
   printf '  CPU reference %s%% (macro-F1 %s, %s epochs, 1 in %s, %s s on %s)\n' "$(refv accuracy)" \
     "$(refv macro_f1)" "$(refv epochs)" "$(refv train_every)" "$(refv seconds)" "$(refv machine)"
   fell='graph API unusable\|graph plan not runnable'
-  printf 'graph API: %s convolution problems on graph plans in the opt-in tests (%s fell back to legacy), %s in the benchmarks (%s fell back)\n' \
+  printf 'graph API: %s convolution problems on graph plans in the verbose test run (%s fell back to legacy), %s in the benchmarks (%s fell back)\n' \
     "$(count 'graph engine' "$out/gpu_tests.log")" "$(count "$fell" "$out/gpu_tests.log")" \
     "$(count 'graph engine' "$out/bench.log")" "$(count "$fell" "$out/bench.log")"
   printf 'steps:'
