@@ -257,6 +257,18 @@ bool vec4_fits(const bn_shape &s, const void *a, const void *b, const void *c)
     return s.hw % 4 == 0 && llx_aligned16(a) && llx_aligned16(b) && (!c || llx_aligned16(c));
 }
 
+/* An apply kernel over numel values: k4 with four per thread when vec4, else k1; args after
+ * the group count. */
+template <typename... P, typename... A>
+llx_status launch_apply(llx_backend *be, bool vec4, int64_t numel, void (*k4)(uint32_t, P...),
+                        void (*k1)(uint32_t, P...), const char *what, llx_error *err, A... args)
+{
+    const int64_t groups = vec4 ? numel / 4 : numel;
+    (vec4 ? k4 : k1)<<<llx_cuda_grid(be, groups), LLX_CUDA_THREADS, 0, llx_cuda_stream(be)>>>(
+        (uint32_t)groups, args...);
+    return llx_cuda_launched(what, err);
+}
+
 } // namespace
 
 extern "C" llx_status llx_cuda_batchnorm2d_own_forward(const llx_op_call *c, int64_t n, int64_t ch,
@@ -283,13 +295,9 @@ extern "C" llx_status llx_cuda_batchnorm2d_own_forward(const llx_op_call *c, int
     if (numel == 0) return LLX_OK;
     float *y = (float *)c->out->data;
     const float *beta = (const float *)c->in[2]->data;
-    if (vec4_fits(s, x, y, nullptr))
-        bn_apply_kernel<4><<<llx_cuda_grid(be, numel / 4), LLX_CUDA_THREADS, 0, stream>>>(
-            (uint32_t)(numel / 4), s.div_hw, s.div_c, x, smean, mlo, scale, beta, y);
-    else
-        bn_apply_kernel<1><<<llx_cuda_grid(be, numel), LLX_CUDA_THREADS, 0, stream>>>(
-            (uint32_t)numel, s.div_hw, s.div_c, x, smean, mlo, scale, beta, y);
-    return llx_cuda_launched("batchnorm2d normalise", err);
+    return launch_apply(be, vec4_fits(s, x, y, nullptr), numel, bn_apply_kernel<4>, bn_apply_kernel<1>,
+                        "batchnorm2d normalise", err, s.div_hw, s.div_c, x, (const float *)smean,
+                        (const float *)mlo, (const float *)scale, beta, y);
 }
 
 extern "C" llx_status llx_cuda_batchnorm2d_own_backward(const llx_op_call *c, int64_t n, int64_t ch,
@@ -313,11 +321,7 @@ extern "C" llx_status llx_cuda_batchnorm2d_own_backward(const llx_op_call *c, in
     const int64_t numel = n * ch * hw;
     float *dx = (float *)tdx->data;
     const bool fresh = llx_cuda_fresh(c, 0);
-    if (vec4_fits(s, x, dy, dx))
-        bn_bwd_apply_kernel<4><<<llx_cuda_grid(be, numel / 4), LLX_CUDA_THREADS, 0, stream>>>(
-            (uint32_t)(numel / 4), s.div_hw, s.div_c, x, dy, smean, coef, fresh, dx);
-    else
-        bn_bwd_apply_kernel<1><<<llx_cuda_grid(be, numel), LLX_CUDA_THREADS, 0, stream>>>(
-            (uint32_t)numel, s.div_hw, s.div_c, x, dy, smean, coef, fresh, dx);
-    return llx_cuda_launched("batchnorm2d backward dx", err);
+    return launch_apply(be, vec4_fits(s, x, dy, dx), numel, bn_bwd_apply_kernel<4>,
+                        bn_bwd_apply_kernel<1>, "batchnorm2d backward dx", err, s.div_hw, s.div_c, x,
+                        dy, smean, (const float *)coef, fresh, dx);
 }
