@@ -27,9 +27,11 @@
  * order, the workspace from llx_cuda_scratch) and runs cudnnBackendExecute on the backend's
  * handle (bound to its stream); no host sync.
  *
- * The default since an H200 ran it (2026-11-28, tools/gpu_check_notes.md): every GPU test
- * passed on it, all problems of the tests and benchmarks ran on graph plans (none fell back),
- * and ResNet-18's training step went from 18.5 to 16.1 ms. LLX_CUDNN_API=legacy skips it. */
+ * The default since an H200 ran it (2026-11-28, tools/gpu_check_notes.md): test_gpu_ops
+ * passed on it, test_gpu_network failed only where the legacy path failed too (CBAM's
+ * cancelling BN sum), all problems of the tests and benchmarks ran on graph plans (none fell
+ * back), and ResNet-18's training step went from 18.5 to 16.1 ms. LLX_CUDNN_API=legacy skips
+ * it. */
 #include "conv2d_graph.h"
 
 #include <cstdint>
@@ -546,7 +548,7 @@ llx_status llx_cuda_conv2d_graph(llx_backend *be, const llx_conv2d_graph_problem
     if (!val.plan) return LLX_OK;
 
     /* Nothing has run yet: a workspace or variant pack that cannot be had makes the problem
-     * legacy from now on, rather than an error on this opt-in path. */
+     * legacy from now on, rather than an error: the legacy path can still run it. */
     void *ws = nullptr;
     llx_error scratch_err = {};
     search_ctx ctx;

@@ -1,6 +1,6 @@
-/* maxpool2d_own.cu: llx's own max-pooling kernels (F32, NCHW), taken by maxpool2d.cu with
- * default (cuDNN's with LLX_CUDA_MAXPOOL=cudnn; these passed the GPU tests on an H200 and
- * took 0.95 ms of a ResNet-18 step where cuDNN's took 1.41). As
+/* maxpool2d_own.cu: llx's own max-pooling kernels (F32, NCHW), taken by maxpool2d.cu by
+ * default (cuDNN's with LLX_CUDA_MAXPOOL=cudnn; these passed test_gpu_ops on an H200 and took
+ * 0.95 ms of a ResNet-18 step where cuDNN's took 1.41). As
  * layers/maxpool2d.c:
  *
  *   y[p,i,j] = max over the window of x[p, i*sh - ph + ki, j*sw - pw + kj]   (p = n*C + c)
