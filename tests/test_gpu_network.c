@@ -50,7 +50,9 @@
  *             (a constant gate), so its dgamma = sum dy xhat cancels: on an H200 layer1.0's
  *             was -1.76e-6 against A_c 0.244 (18,432 terms), and the GPU's 6.8e-9 off (2.8e-8
  *             A_c) was 3.9e-3 relative. Ordinary BN channels here cancel 30-50 fold (median), so
- *             the rule loosens only channels that cancel over 1,000 fold (1e-6 / 1e-3).
+ *             the rule loosens only gradients and velocities of channels that cancel over
+ *             1,000 fold (1e-6 / 1e-3); for the weights, 100 fold (1e-6 / 1e-4), which the
+ *             velocity check of the same step still holds to 1,000.
  *   TF32 on:  logits                                                        <= 1e-2 (TOL_TF32)
  *
  * Without a CUDA device: "SKIP test_gpu_network: no CUDA device (...)", exit 77. */
@@ -182,7 +184,7 @@ typedef struct worst {
     char what[128];
     int compared, failed;
     int by_sum;       /* tensors beyond tol that passed by the BN sum rule */
-    double sum_ratio; /* the largest |gpu - cpu| / (scale x A_c or B_c) among them */
+    double sum_ratio; /* the largest |gpu - cpu| / (scale x A_c or B_c) the rule let pass */
     char sum_what[160];
 } worst;
 
@@ -201,10 +203,12 @@ static const char *sum_unit(sum_rule r, char *buf, size_t cap)
     return buf;
 }
 
-/* What the sum rule did: values within it, and the one furthest from it. */
+/* What the sum rule did: values within it (and the largest ratio among them), and the value
+ * furthest from it. */
 typedef struct sum_outcome {
     int64_t within, worst_at;
-    double ratio, gpu, cpu; /* |gpu - cpu| / (scale x mag) at worst_at, and the values there */
+    double within_ratio;    /* the largest |gpu - cpu| / (scale x mag) of the values within */
+    double ratio, gpu, cpu; /* that ratio at worst_at, and the values there */
 } sum_outcome;
 
 /* Sets the GPU values within the sum rule to the CPU's, so that only the others are judged
@@ -215,9 +219,15 @@ static sum_outcome apply_sum_rule(sum_rule r, double *vg, const double *vc, int6
     for (int64_t k = 0; k < n; k++) {
         double e = fabs(vg[k] - vc[k]), bound = r.scale * r.sum->mag[k];
         double ratio = e == 0 ? 0 : isfinite(e) ? e / bound : INFINITY;
-        if (o.worst_at < 0 || !(ratio <= o.ratio)) o = (sum_outcome){o.within, k, ratio, vg[k], vc[k]};
+        if (o.worst_at < 0 || !(ratio <= o.ratio)) {
+            o.worst_at = k;
+            o.ratio = ratio;
+            o.gpu = vg[k];
+            o.cpu = vc[k];
+        }
         if (ratio <= TOL_SUM) {
             o.within++;
+            if (ratio > o.within_ratio) o.within_ratio = ratio;
             vg[k] = vc[k];
         }
     }
@@ -268,7 +278,7 @@ static int compare_tensor(const char *ctx, const char *what, const net *c, const
     int ok = vc && vg && gpu_check(ctx, what, &t_c->shape, vg, vc, n, tol, &rel);
     if (by_sum && !ok) print_sum_failure(r, &o, n);
     if (w) keep_worst(w, what, ok, rel);
-    if (w && by_sum && ok) keep_worst_sum(w, what, r, o.ratio);
+    if (w && by_sum && ok) keep_worst_sum(w, what, r, o.within_ratio);
     free(vc);
     free(vg);
     return ok;
