@@ -30,10 +30,12 @@
 #
 # Environment: OUT; PYTHON (python3); DEVICE (cuda; cpu rehearses the whole script on a machine
 # without a GPU, e.g. DEVICE=cpu BATCH=2 STEPS=1 WARMUP=0 FER_EPOCHS=1); BATCH (256), STEPS (10),
-# WARMUP (3); ROUNDS (2); time limits in seconds T_TESTS (45 per test run, 3 runs), T_BENCH
-# (25 per benchmark run, 6 * ROUNDS + 2 runs), T_FER (60 per training run, 2 runs): 605 s at
-# most with ROUNDS=2, about 4 minutes when nothing hangs (123 s on the H200 for 2 + 10 + 1
-# runs); OPTIN_ENV, LEGACY_ENV (see step 4); LLX_FER2013 (image folders, used when no
+# WARMUP (3); ROUNDS (2); time limits in seconds: T_TESTS (30 per test run, 3 runs; 8-11 s on
+# the H200), T_BENCH (20 per llx benchmark, 4 * ROUNDS + 2 runs; 3-4 s), T_TORCH (45 per
+# PyTorch benchmark, 2 * ROUNDS runs; 19-24 s, mostly start-up and cuDNN's autotuning), T_FER
+# (40 per training run, 2 runs; 10 s), and DEADLINE (540) for the whole script: past it the
+# steps left are skipped and the summary is still written. About 4 minutes when nothing hangs.
+# OPTIN_ENV, LEGACY_ENV (see step 4); LLX_FER2013 (image folders, used when no
 # .gpu/fer2013.tar.xz was carried); FER_EPOCHS (default: the CPU reference's).
 set -uo pipefail
 export PYTHONUNBUFFERED=1 LC_ALL=C
@@ -85,7 +87,8 @@ pack=$src/.gpu
 notes=$src/tools/gpu_check_notes.md
 python=${PYTHON:-python3}
 device=${DEVICE:-cuda} batch=${BATCH:-256} steps=${STEPS:-10} warmup=${WARMUP:-3}
-t_tests=${T_TESTS:-45} t_bench=${T_BENCH:-25} t_fer=${T_FER:-60} rounds=${ROUNDS:-2}
+t_tests=${T_TESTS:-30} t_bench=${T_BENCH:-20} t_torch=${T_TORCH:-45} t_fer=${T_FER:-40}
+rounds=${ROUNDS:-2} deadline=${DEADLINE:-540}
 optin_env=${OPTIN_ENV-LLX_CUDA_BN=llx}
 legacy_env=${LEGACY_ENV-LLX_CUDNN_API=legacy LLX_CUDA_MAXPOOL=cudnn LLX_CUDA_FRESH_GRADS=0}
 out=${OUT:-}
@@ -94,6 +97,7 @@ mkdir -p "$out"
 exec > >(tee -a "$out/gpu_check.log") 2>&1
 tee_pid=$!
 t_start=$(date +%s)
+work=$(mktemp -d /tmp/llx-gpu-check-work.XXXXXX) # scratch: $out holds at most 8 files
 
 # untar ARCHIVE.tar.xz DIR: tar, or Python's tarfile where this machine's tar has no xz
 untar() {
@@ -104,15 +108,24 @@ declare -A rc=() secs=()
 order=()
 hr() { printf '\n===== %s =====\n' "$*"; }
 # step NAME LIMIT_S CMD...: runs CMD under timeout, records its status and time.
+# Past DEADLINE seconds from the start a step is skipped, and one that would run past it gets
+# only the time left, so that the summary is always written.
 step() {
-  local name=$1 limit=$2 t0 r
+  local name=$1 limit=$2 t0 r left
   shift 2
+  left=$((deadline - ($(date +%s) - t_start)))
+  if [ "$left" -lt 10 ]; then
+    skip "$name" "the script's deadline (DEADLINE=${deadline}s) has passed"
+    return 1
+  fi
+  [ "$limit" -le "$left" ] || limit=$left
   hr "$name (limit ${limit}s)"
   t0=$(date +%s)
   timeout -k 10 "$limit" "$@"
   r=$?
-  # A test program that skipped (no usable GPU) is no pass on a GPU machine.
-  if [ $r -eq 0 ] && [ "${name#gpu_tests}" != "$name" ] && grep -q 'Skipped' "$out/gpu_tests.log" 2>/dev/null; then r=skipped; fi
+  # A test run whose programs skipped (no usable GPU) is no pass on a GPU machine.
+  if [ $r -eq 0 ] && grep -q 'Skipped' "$work/$name.tmp" 2>/dev/null; then r=skipped; fi
+  rm -f "$work/$name.tmp"
   secs[$name]=$(($(date +%s) - t0))
   rc[$name]=$r
   order+=("$name")
@@ -271,18 +284,21 @@ fi
 # ctest runs with llx's libraries on its path (the tests inherit its environment), unless that
 # breaks this machine's ctest: then the gpu tests run one by one from ctest's listing (--tests).
 if [ $libs_ok -eq 1 ]; then
-  step gpu_tests "$t_tests" bash -o pipefail -c "bash '$src/tools/gpu_check.sh' --tests '$build' '$LLX_LD' $t_tests 2>&1 | tee '$out/gpu_tests.log'"
-  # Again with OPTIN_ENV, verbose (every test's output, and each convolution's plan, so that the
-  # summary can count the problems that really ran on graph plans: one the graph API cannot do
-  # falls back to the legacy API, which would pass too), then with LEGACY_ENV. A failing op
-  # case names its op; test_gpu_ops checks every kernel's fresh path whatever the switches say.
-  # test_tail NAME ENV VERBOSE: appends the run's output to gpu_tests.log, shows its end.
+  # The GPU tests with the defaults, again with OPTIN_ENV, verbose (every test's output, and
+  # each convolution's plan, so that the summary can count the problems that really ran on
+  # graph plans: one the graph API cannot do falls back to the legacy API, which would pass
+  # too), then with LEGACY_ENV. A failing op case names its op; test_gpu_ops checks every
+  # kernel's fresh path whatever the switches say.
+  # test_tail NAME ENV VERBOSE: the run's output goes to gpu_tests.log as it comes (kept when
+  # the run times out) and to $work/NAME.tmp (read by step for skips); its end to the console.
+  : > "$out/gpu_tests.log"
   test_tail() {
-    step "$1" "$t_tests" bash -o pipefail -c "env $2 LLX_CUDA_VERBOSE=$3 bash '$src/tools/gpu_check.sh' --tests '$build' \
-      '$LLX_LD' $t_tests $([ "$3" = 1 ] && echo verbose) > '$out/tests.tmp' 2>&1; r=\$?; { echo '== $1 ($2)'; \
-      cat '$out/tests.tmp'; } >> '$out/gpu_tests.log'; grep -v 'llx cuda: conv2d' '$out/tests.tmp' | tail -30; \
-      rm -f '$out/tests.tmp'; exit \$r"
+    echo "== $1 (${2:-the defaults})" >> "$out/gpu_tests.log"
+    step "$1" "$t_tests" bash -o pipefail -c "env $2 LLX_CUDA_VERBOSE=$3 bash '$src/tools/gpu_check.sh' --tests \
+      '$build' '$LLX_LD' $t_tests $([ "$3" = 1 ] && echo verbose) 2>&1 | tee '$work/$1.tmp' | \
+      tee -a '$out/gpu_tests.log' | grep -v 'llx cuda: conv2d' | tail -40"
   }
+  test_tail gpu_tests "" 0
   test_tail gpu_tests_optin "$optin_env" 1
   test_tail gpu_tests_legacy "$legacy_env" 0
 else
@@ -318,7 +334,7 @@ bench_llx() {
 bench_torch() {
   local attn=$1 system=$2 tmp
   tmp=$(mktemp)
-  step "${system}_$attn" "$t_bench" bash -o pipefail -c "'$python' '$src/tools/bench_pytorch.py' --device $device --torchvision \
+  step "${system}_$attn" "$t_torch" bash -o pipefail -c "'$python' '$src/tools/bench_pytorch.py' --device $device --torchvision \
     --model resnet18 --attention $attn --size 112 --batch $batch --steps $steps --warmup $warmup 2>&1 | tee '$tmp'"
   grep '^torch,' "$tmp" | sed "s/^torch,/$system,/" >> "$out/bench.csv"
   { echo "== $system $attn"; cat "$tmp"; } >> "$out/bench.log"
@@ -375,7 +391,7 @@ fer_run() {
     2>&1 | tee '$tmp'"
   { echo "== $name ($*)"; cat "$tmp"; } >> "$out/fer2013_gpu.log"
   run_dir=$(dirname "$(find "$runs" -name run.h5 | head -1)")
-  if [ ! -f "$out/run.h5" ]; then
+  if [ "$name" = fer2013 ]; then
     [ -f "$run_dir/run.h5" ] && cp "$run_dir/run.h5" "$out/"
     [ -f "$run_dir/history.csv" ] && cp "$run_dir/history.csv" "$out/"
   fi
@@ -384,7 +400,7 @@ fer_run() {
     fer_acc[$name]=$(echo "$line" | awk '{printf "%.1f", 100 * $3}')
     fer_f1[$name]=$(echo "$line" | awk '{print $5}')
   fi
-  rm -f "$tmp"
+  rm -rf "$tmp" "$runs"
 }
 fer_run fer2013
 fer_run fer2013_optin $optin_env
@@ -423,6 +439,7 @@ fer_run fer2013_optin $optin_env
 bad=0
 for s in "${order[@]}"; do [ "${rc[$s]}" = 0 ] || bad=1; done
 [ $libs_ok -eq 1 ] || bad=1
+rm -rf "$work"
 exec >&- 2>&-
 wait "$tee_pid" 2>/dev/null
 exit $bad
