@@ -32,6 +32,9 @@ itself, with the attention module set into every BasicBlock at the place of llx'
 basic_block `attention:` hook (after bn2, before the residual add, called as
 attn(cur, pre, shortcut)); its parameter names and shapes are checked against the
 golden ResNet above.
+--profile N: after the timing, N more training steps under torch.profiler, and a table on
+stderr of the device time per step of each aten op (self time: the kernels it launched
+itself), the largest first, to set beside llx bench's time per op type.
 """
 import argparse
 import os
@@ -117,6 +120,35 @@ def timed(fn, warmup, steps, sync=lambda: None):
     return statistics.median(times)
 
 
+def profile_steps(step, n, cuda, sync):
+    """Runs step n times under torch.profiler; prints each aten op's self device time per step."""
+    from torch.profiler import ProfilerActivity, profile
+
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    with profile(activities=acts) as prof:
+        for _ in range(n):
+            step()
+        sync()
+
+    def self_us(e):  # the attribute is named by device in newer torch, CUDA in older
+        if not cuda:
+            return e.self_cpu_time_total
+        for name in ("self_device_time_total", "self_cuda_time_total"):
+            if hasattr(e, name):
+                return getattr(e, name)
+        return 0.0
+
+    rows = sorted(((self_us(e) / n / 1000.0, e.count // n, e.key) for e in prof.key_averages()), reverse=True)
+    total = sum(ms for ms, _, _ in rows)
+    print("bench_pytorch: %s time per training step by aten op (self, %d profiled steps): %.2f ms"
+          % ("device" if cuda else "CPU", n, total), file=sys.stderr)
+    print("  %-44s %10s %9s %7s" % ("op", "calls/step", "ms", "share"), file=sys.stderr)
+    for ms, calls, key in rows:
+        if ms < 0.01 or ms < 0.002 * total:
+            break
+        print("  %-44s %10d %9.3f %6.1f%%" % (key[:44], calls, ms, 100.0 * ms / total), file=sys.stderr)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=["resnet18", "narrow"], default="resnet18")
@@ -131,6 +163,8 @@ def main():
                    help="resnet18 from torchvision.models (attention set into its blocks)")
     p.add_argument("--no-tf32", action="store_true", help="cuda: fp32 convolutions and matmuls")
     p.add_argument("--no-cudnn-benchmark", action="store_true", help="cuda: no cuDNN autotuning")
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="then N training steps under torch.profiler: device time per aten op")
     a = p.parse_args()
     if a.torchvision and a.model != "resnet18":
         p.error("--torchvision builds resnet18 only")
@@ -168,6 +202,8 @@ def main():
 
     net.train()
     train_s = timed(train_step, a.warmup, a.steps, sync)
+    if a.profile > 0:
+        profile_steps(train_step, a.profile, a.device == "cuda", sync)
     net.eval()
     infer_s = timed(infer, a.warmup, a.steps, sync)
     if a.device == "cuda":

@@ -17,7 +17,8 @@
 #      in bench.log) against tools/bench_pytorch.py --device cuda --torchvision (torchvision's
 #      resnet18, LLAM set into its blocks; cuDNN autotuning, TF32 convolutions as PyTorch's
 #      default and llx's), the same steps and warm-up; one CSV line each in bench.csv. ROUNDS
-#      rounds of llx, PyTorch and llx with OPTIN_ENV, then llx with LEGACY_ENV once
+#      rounds of llx, PyTorch and llx with OPTIN_ENV, then llx with LEGACY_ENV once; in round
+#      1 PyTorch also profiles 5 steps (its device time per aten op, in bench.log)
 #   6. FER2013 (experiments/fer2013_narrow.yaml) trained with --device cuda on the carried subset,
 #      for the epochs of the CPU reference in tools/gpu_check_notes.md, with the defaults and
 #      again with OPTIN_ENV (both in fer2013_gpu.log; run.h5 and history.csv of the first)
@@ -310,8 +311,10 @@ echo "system,model,size,batch,train_img_s,infer_img_s,peak_mib (llx: device memo
   > "$out/bench.csv"
 # bench_llx SYSTEM ATTENTION [VAR=VALUE...]: llx bench with those variables set (its full report,
 # with the time per op type and, under LLX_CUDA_VERBOSE, the convolution engines chosen, goes to
-# bench.log); bench_torch ATTENTION: tools/bench_pytorch.py. One CSV line each goes to bench.csv:
-# SYSTEM|torch,resnet18-<attention>,112,<batch>,<train img/s>,<infer img/s>,<peak MiB>.
+# bench.log); bench_torch ATTENTION SYSTEM [ARGS...]: tools/bench_pytorch.py with those arguments
+# (round 1: --profile 5, PyTorch's device time per aten op, beside llx's time per op type in
+# bench.log). One CSV line each goes to bench.csv:
+# SYSTEM,resnet18-<attention>,112,<batch>,<train img/s>,<infer img/s>,<peak MiB>.
 bench_llx() {
   local system=$1 attn=$2 tmp
   shift 2
@@ -333,9 +336,10 @@ bench_llx() {
 }
 bench_torch() {
   local attn=$1 system=$2 tmp
+  shift 2
   tmp=$(mktemp)
   step "${system}_$attn" "$t_torch" bash -o pipefail -c "'$python' '$src/tools/bench_pytorch.py' --device $device --torchvision \
-    --model resnet18 --attention $attn --size 112 --batch $batch --steps $steps --warmup $warmup 2>&1 | tee '$tmp'"
+    --model resnet18 --attention $attn --size 112 --batch $batch --steps $steps --warmup $warmup $* 2>&1 | tee '$tmp'"
   grep '^torch,' "$tmp" | sed "s/^torch,/$system,/" >> "$out/bench.csv"
   { echo "== $system $attn"; cat "$tmp"; } >> "$out/bench.log"
   rm -f "$tmp"
@@ -345,7 +349,7 @@ bench_torch() {
 for r in $(seq 1 "$rounds"); do
   for attn in none llam; do
     bench_llx llx$r $attn LLX_CUDA_VERBOSE=$([ "$r" = 1 ] && echo 1 || echo 0)
-    bench_torch $attn torch$r
+    bench_torch $attn torch$r $([ "$r" = 1 ] && echo --profile 5)
     bench_llx llx-optin$r $attn $optin_env
   done
 done
