@@ -34,6 +34,7 @@
  * inputs, only detectable with cudnnQueryRuntimeError), and PyTorch keeps plain SPATIAL for
  * NCHW because of reported accuracy losses; the persistent kernels mainly pay off for NHWC. */
 #include "batchnorm2d_own.h"
+#include "cudnn_owned.cuh"
 #include "kernel_util.cuh"
 
 #include <climits>
@@ -45,15 +46,7 @@ namespace {
 constexpr int k_bwd_threads = 256;
 
 struct bn_descs {
-    cudnnTensorDescriptor_t x = nullptr, bn = nullptr;
-    bn_descs() = default;
-    bn_descs(const bn_descs &) = delete;
-    bn_descs &operator=(const bn_descs &) = delete;
-    ~bn_descs()
-    {
-        if (bn) cudnnDestroyTensorDescriptor(bn);
-        if (x) cudnnDestroyTensorDescriptor(x);
-    }
+    cudnn_tensor x, bn;
 };
 
 struct bn_geom {
@@ -99,11 +92,11 @@ llx_status geom_of(const llx_op_call *c, bn_geom *g, llx_error *err)
 
 llx_status make_descs(const bn_geom &g, bn_descs *d, llx_error *err)
 {
-    BN_TRY(cudnnCreateTensorDescriptor(&d->x), "cudnnCreateTensorDescriptor");
+    BN_TRY(cudnnCreateTensorDescriptor(&d->x.d), "cudnnCreateTensorDescriptor");
     BN_TRY(cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, (int)g.n,
                                       (int)g.c, (int)g.h, (int)g.w),
            "cudnnSetTensor4dDescriptor");
-    BN_TRY(cudnnCreateTensorDescriptor(&d->bn), "cudnnCreateTensorDescriptor");
+    BN_TRY(cudnnCreateTensorDescriptor(&d->bn.d), "cudnnCreateTensorDescriptor");
     BN_TRY(cudnnDeriveBNTensorDescriptor(d->bn, d->x, CUDNN_BATCHNORM_SPATIAL),
            "cudnnDeriveBNTensorDescriptor");
     return LLX_OK;

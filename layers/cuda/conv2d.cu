@@ -39,6 +39,7 @@
  * CUDNN_WARN_DEPRECATED, which this build does not define. */
 #include "conv2d_graph.h"
 #include "cuda_impl.h"
+#include "cudnn_owned.cuh"
 
 #include <climits>
 #include <cstdint>
@@ -75,20 +76,9 @@ struct conv_geom {
 
 /* The descriptors of one call, destroyed whatever the path out. */
 struct conv_descs {
-    cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
-    cudnnFilterDescriptor_t w = nullptr;
-    cudnnConvolutionDescriptor_t conv = nullptr;
-    conv_descs() = default;
-    conv_descs(const conv_descs &) = delete;
-    conv_descs &operator=(const conv_descs &) = delete;
-    ~conv_descs()
-    {
-        if (conv) cudnnDestroyConvolutionDescriptor(conv);
-        if (w) cudnnDestroyFilterDescriptor(w);
-        if (bias) cudnnDestroyTensorDescriptor(bias);
-        if (y) cudnnDestroyTensorDescriptor(y);
-        if (x) cudnnDestroyTensorDescriptor(x);
-    }
+    cudnn_tensor x, y, bias;
+    cudnn_filter w;
+    cudnn_conv conv;
 };
 
 /* A failing cuDNN call: the message names the call and the problem. */
@@ -135,19 +125,19 @@ llx_status geom_of(const llx_op_call *c, const llx_shape *y, conv_geom *g, llx_e
 
 llx_status make_descs(const conv_geom &g, bool with_bias, conv_descs *d, llx_error *err)
 {
-    CONV_TRY(cudnnCreateTensorDescriptor(&d->x), "cudnnCreateTensorDescriptor");
+    CONV_TRY(cudnnCreateTensorDescriptor(&d->x.d), "cudnnCreateTensorDescriptor");
     CONV_TRY(cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.n, g.c, g.h,
                                         g.w),
              "cudnnSetTensor4dDescriptor (x)");
-    CONV_TRY(cudnnCreateTensorDescriptor(&d->y), "cudnnCreateTensorDescriptor");
+    CONV_TRY(cudnnCreateTensorDescriptor(&d->y.d), "cudnnCreateTensorDescriptor");
     CONV_TRY(cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.n, g.o, g.oh,
                                         g.ow),
              "cudnnSetTensor4dDescriptor (y)");
-    CONV_TRY(cudnnCreateFilterDescriptor(&d->w), "cudnnCreateFilterDescriptor");
+    CONV_TRY(cudnnCreateFilterDescriptor(&d->w.d), "cudnnCreateFilterDescriptor");
     CONV_TRY(cudnnSetFilter4dDescriptor(d->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g.o, g.c, g.kh,
                                         g.kw),
              "cudnnSetFilter4dDescriptor");
-    CONV_TRY(cudnnCreateConvolutionDescriptor(&d->conv), "cudnnCreateConvolutionDescriptor");
+    CONV_TRY(cudnnCreateConvolutionDescriptor(&d->conv.d), "cudnnCreateConvolutionDescriptor");
     CONV_TRY(cudnnSetConvolution2dDescriptor(d->conv, g.ph, g.pw, g.sh, g.sw, 1, 1,
                                              CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
              "cudnnSetConvolution2dDescriptor");
@@ -160,7 +150,7 @@ llx_status make_descs(const conv_geom &g, bool with_bias, conv_descs *d, llx_err
                           "tensor is (%d, %d, %d, %d)",
                           n, ch, oh, ow, g.n, g.o, g.oh, g.ow);
     if (with_bias) {
-        CONV_TRY(cudnnCreateTensorDescriptor(&d->bias), "cudnnCreateTensorDescriptor");
+        CONV_TRY(cudnnCreateTensorDescriptor(&d->bias.d), "cudnnCreateTensorDescriptor");
         CONV_TRY(cudnnSetTensor4dDescriptor(d->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, g.o,
                                             1, 1),
                  "cudnnSetTensor4dDescriptor (bias)");

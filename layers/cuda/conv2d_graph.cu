@@ -33,6 +33,7 @@
  * back), and ResNet-18's training step went from 18.5 to 16.1 ms. LLX_CUDNN_API=legacy skips
  * it. */
 #include "conv2d_graph.h"
+#include "cudnn_owned.cuh"
 
 #include <cstdint>
 #include <cstdio>
@@ -50,22 +51,7 @@ constexpr int k_max_timed = 12;         /* plans built and timed per problem */
 constexpr size_t k_workspace_cap = (size_t)4 << 30;
 
 /* Owns one backend descriptor; release() hands it over. */
-struct bdesc {
-    cudnnBackendDescriptor_t d = nullptr;
-    bdesc() = default;
-    bdesc(const bdesc &) = delete;
-    bdesc &operator=(const bdesc &) = delete;
-    ~bdesc()
-    {
-        if (d) cudnnBackendDestroyDescriptor(d);
-    }
-    cudnnBackendDescriptor_t release()
-    {
-        cudnnBackendDescriptor_t r = d;
-        d = nullptr;
-        return r;
-    }
-};
+using bdesc = cudnn_backend;
 
 /* What the search keeps; never freed (see the file comment). */
 struct graph_plan {

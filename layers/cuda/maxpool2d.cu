@@ -21,6 +21,7 @@
  * These are taken only with LLX_CUDA_MAXPOOL=cudnn: llx's own kernels (maxpool2d_own.cu) are
  * the default since an H200 ran them (their backward took 0.78 ms of a ResNet-18 step where
  * cuDNN's took 1.24). */
+#include "cudnn_owned.cuh"
 #include "maxpool2d_own.h"
 
 #include <climits>
@@ -34,17 +35,8 @@ struct pool_geom {
 };
 
 struct pool_descs {
-    cudnnPoolingDescriptor_t pool = nullptr;
-    cudnnTensorDescriptor_t x = nullptr, y = nullptr;
-    pool_descs() = default;
-    pool_descs(const pool_descs &) = delete;
-    pool_descs &operator=(const pool_descs &) = delete;
-    ~pool_descs()
-    {
-        if (y) cudnnDestroyTensorDescriptor(y);
-        if (x) cudnnDestroyTensorDescriptor(x);
-        if (pool) cudnnDestroyPoolingDescriptor(pool);
-    }
+    cudnn_pooling pool;
+    cudnn_tensor x, y;
 };
 
 llx_status pool_fail(cudnnStatus_t s, const pool_geom &g, const llx_pool2d_attr *a,
@@ -94,13 +86,13 @@ llx_status set_pool_mode(pool_descs *d, const pool_geom &g, const llx_pool2d_att
 llx_status make_descs(const pool_geom &g, const llx_pool2d_attr *a, pool_descs *d,
                       llx_error *err)
 {
-    POOL_TRY(cudnnCreatePoolingDescriptor(&d->pool), "cudnnCreatePoolingDescriptor");
+    POOL_TRY(cudnnCreatePoolingDescriptor(&d->pool.d), "cudnnCreatePoolingDescriptor");
     LLX_TRY(set_pool_mode(d, g, a, CUDNN_POOLING_MAX_DETERMINISTIC, err));
-    POOL_TRY(cudnnCreateTensorDescriptor(&d->x), "cudnnCreateTensorDescriptor");
+    POOL_TRY(cudnnCreateTensorDescriptor(&d->x.d), "cudnnCreateTensorDescriptor");
     POOL_TRY(cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.n, g.c, g.h,
                                         g.w),
              "cudnnSetTensor4dDescriptor (x)");
-    POOL_TRY(cudnnCreateTensorDescriptor(&d->y), "cudnnCreateTensorDescriptor");
+    POOL_TRY(cudnnCreateTensorDescriptor(&d->y.d), "cudnnCreateTensorDescriptor");
     POOL_TRY(cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.n, g.c, g.oh,
                                         g.ow),
              "cudnnSetTensor4dDescriptor (y)");
