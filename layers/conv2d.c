@@ -11,10 +11,18 @@
  * below: per image col = im2col(x_n) (C*KH*KW, H'*W'), y_n = w (O, C*KH*KW) * col; a 1x1
  * kernel with stride 1 and no padding skips im2col (col is x_n itself). Its workspace holds
  * one image's col matrix; GEMMs run one image at a time, im2col/col2im run under OpenMP,
- * each thread owning whole rows or channels, so results do not depend on scheduling. */
+ * each thread owning whole rows or channels, so results do not depend on scheduling.
+ *
+ * Mixed precision (llx_backend.conv_precision BF16 or F16, llx/precision.h): the F32 kernels
+ * run on rounded copies of the operands and each result is rounded before it is stored or
+ * added, the reference for the GPU's half-precision convolutions; the bias and its gradient
+ * stay F32. */
 #ifndef LLX_TYPED_PASS
+#include <stdlib.h>
+
 #include "conv2d_onednn.h"
 #include "layers_impl.h"
+#include "llx/precision.h"
 
 static bool conv_is_pointwise(const conv_geom *g)
 {
@@ -90,21 +98,114 @@ static void conv2d_describe(const void *attr, char *buf, size_t cap)
         snprintf(buf, cap, "s%dx%d p%dx%d", a->stride_h, a->stride_w, a->pad_h, a->pad_w);
 }
 
+/* F32: oneDNN, or the reference where oneDNN has no implementation for the geometry (it says
+ * so before computing anything). */
+static llx_status conv2d_forward_f32(const conv_geom *g, const float *x, const float *w, const float *b,
+                                     float *y, void *ws, llx_error *err)
+{
+    llx_status st = llx_conv2d_onednn_forward(g, x, w, b, y, ws, err);
+    if (st != LLX_ERR_UNSUPPORTED) return st;
+    llx_error_clear(err);
+    conv2d_fwd_f32(g, x, w, b, y, ws);
+    return LLX_OK;
+}
+
+static llx_status conv2d_backward_f32(const conv_geom *g, const float *x, const float *w, const float *dy, float *dx,
+                                   float *dw, float *db, bool bias, void *ws, llx_error *err)
+{
+    llx_status st = llx_conv2d_onednn_backward(g, x, w, dy, dx, dw, db, bias, ws, err);
+    if (st != LLX_ERR_UNSUPPORTED) return st;
+    llx_error_clear(err);
+    conv2d_bwd_f32(g, x, w, dy, dx, dw, db, ws);
+    return LLX_OK;
+}
+
+/* ---- mixed precision (llx/precision.h): the CPU reference of the GPU's half convolutions.
+ * The operands are rounded copies, the F32 products of two rounded values are exact and
+ * summed in F32, and each result is rounded before it is stored (y) or added (dx, dw). */
+
+/* A copy of src (n floats) rounded to p, or NULL (with err) when out of memory. */
+static float *rounded_copy(llx_precision p, const float *src, int64_t n, llx_error *err)
+{
+    float *dst = malloc((size_t)(n > 0 ? n : 1) * sizeof *dst);
+    if (!dst) {
+        llx_errorf(err, LLX_ERR_NOMEM, "conv2d: out of memory for a %s copy of %lld values",
+                   llx_precision_name(p), (long long)n);
+        return NULL;
+    }
+    llx_round_to(p, src, dst, n);
+    return dst;
+}
+
+/* acc[i] += rounded(v[i]) */
+static void add_rounded(llx_precision p, float *v, float *acc, int64_t n)
+{
+    llx_round_to(p, v, v, n);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) acc[i] += v[i];
+}
+
+static llx_status conv2d_forward_rounded(const llx_op_call *c, const conv_geom *g, llx_error *err)
+{
+    const llx_precision p = c->backend->conv_precision;
+    const llx_tensor *x = c->in[0], *w = c->in[1];
+    float *y = c->out->data, *xr = rounded_copy(p, x->data, llx_tensor_numel(x), err);
+    float *wr = xr ? rounded_copy(p, w->data, llx_tensor_numel(w), err) : NULL;
+    llx_status st = wr ? conv2d_forward_f32(g, xr, wr, NULL, y, c->workspace, err) : LLX_ERR_NOMEM;
+    free(xr);
+    free(wr);
+    LLX_TRY(st);
+    int64_t plane = g->oh * g->ow;
+    llx_round_to(p, y, y, llx_tensor_numel(c->out));
+    if (c->n_in < 3) return LLX_OK;
+    const float *b = c->in[2]->data;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < g->n * g->o; r++)
+        for (int64_t q = 0; q < plane; q++) y[r * plane + q] += b[r % g->o];
+    return LLX_OK;
+}
+
+static llx_status conv2d_backward_rounded(const llx_op_call *c, const conv_geom *g, float *dx, float *dw, float *db,
+                                          llx_error *err)
+{
+    const llx_precision p = c->backend->conv_precision;
+    const int64_t nx = llx_tensor_numel(c->in[0]), nw = llx_tensor_numel(c->in[1]);
+    const float *dy = c->dout->data;
+    if (db) conv2d_bwd_f32(g, NULL, NULL, dy, NULL, NULL, db, c->workspace); /* F32 dy, as the GPU */
+    if (!dx && !dw) return LLX_OK;
+    float *dyr = rounded_copy(p, dy, llx_tensor_numel(c->dout), err);
+    float *xr = dyr && dw ? rounded_copy(p, c->in[0]->data, nx, err) : NULL;
+    float *wr = dyr && dx ? rounded_copy(p, c->in[1]->data, nw, err) : NULL;
+    float *dx_new = dx ? calloc((size_t)nx, sizeof *dx_new) : NULL, *dw_new = dw ? calloc((size_t)nw, sizeof *dw_new) : NULL;
+    llx_status st = LLX_ERR_NOMEM;
+    if (!dyr || (dw && !xr) || (dx && !wr)) {
+        /* err says which copy */
+    } else if ((dx && !dx_new) || (dw && !dw_new)) {
+        llx_errorf(err, LLX_ERR_NOMEM, "conv2d: out of memory for the %s gradients", llx_precision_name(p));
+    } else {
+        st = conv2d_backward_f32(g, xr ? xr : c->in[0]->data, wr ? wr : c->in[1]->data, dyr, dx_new, dw_new, NULL,
+                                false, c->workspace, err);
+        if (st == LLX_OK && dx) add_rounded(p, dx_new, dx, nx);
+        if (st == LLX_OK && dw) add_rounded(p, dw_new, dw, nw);
+    }
+    free(dyr);
+    free(xr);
+    free(wr);
+    free(dx_new);
+    free(dw_new);
+    return st;
+}
+
 static llx_status conv2d_forward(const llx_op_call *c, llx_error *err)
 {
     conv_geom g = conv_geom_of(c->attr, &c->in[0]->shape, &c->in[1]->shape, &c->out->shape);
     const void *b = c->n_in > 2 ? c->in[2]->data : NULL;
-    if (c->out->dtype == LLX_F32) {
-        llx_status st = llx_conv2d_onednn_forward(&g, c->in[0]->data, c->in[1]->data, b,
-                                                  c->out->data, c->workspace, err);
-        if (st != LLX_ERR_UNSUPPORTED) return st;
-        /* oneDNN has no implementation for this geometry (it said so before computing
-         * anything): run the reference in F32 */
-        llx_error_clear(err);
+    if (c->out->dtype != LLX_F32) {
+        LLX_DISPATCH(c->out->dtype, conv2d_fwd, &g, c->in[0]->data, c->in[1]->data, b, c->out->data, c->workspace);
+        return LLX_OK;
     }
-    LLX_DISPATCH(c->out->dtype, conv2d_fwd, &g, c->in[0]->data, c->in[1]->data, b,
-                 c->out->data, c->workspace);
-    return LLX_OK;
+    if (c->backend->conv_precision != LLX_PRECISION_F32) return conv2d_forward_rounded(c, &g, err);
+    return conv2d_forward_f32(&g, c->in[0]->data, c->in[1]->data, b, c->out->data, c->workspace, err);
 }
 
 static llx_status conv2d_backward(const llx_op_call *c, llx_error *err)
@@ -112,16 +213,14 @@ static llx_status conv2d_backward(const llx_op_call *c, llx_error *err)
     conv_geom g = conv_geom_of(c->attr, &c->in[0]->shape, &c->in[1]->shape, &c->out->shape);
     void *dx = c->din[0] ? c->din[0]->data : NULL, *dw = c->din[1] ? c->din[1]->data : NULL;
     void *db = c->n_in > 2 && c->din[2] ? c->din[2]->data : NULL;
-    if (c->out->dtype == LLX_F32) {
-        llx_status st = llx_conv2d_onednn_backward(&g, c->in[0]->data, c->in[1]->data,
-                                                   c->dout->data, dx, dw, db, c->n_in > 2,
-                                                   c->workspace, err);
-        if (st != LLX_ERR_UNSUPPORTED) return st; /* as in forward */
-        llx_error_clear(err);
+    if (c->out->dtype != LLX_F32) {
+        LLX_DISPATCH(c->out->dtype, conv2d_bwd, &g, c->in[0]->data, c->in[1]->data, c->dout->data, dx, dw, db,
+                     c->workspace);
+        return LLX_OK;
     }
-    LLX_DISPATCH(c->out->dtype, conv2d_bwd, &g, c->in[0]->data, c->in[1]->data, c->dout->data, dx,
-                 dw, db, c->workspace);
-    return LLX_OK;
+    if (c->backend->conv_precision != LLX_PRECISION_F32) return conv2d_backward_rounded(c, &g, dx, dw, db, err);
+    return conv2d_backward_f32(&g, c->in[0]->data, c->in[1]->data, c->dout->data, dx, dw, db, c->n_in > 2,
+                              c->workspace, err);
 }
 
 const llx_op_desc llx_op_conv2d = {

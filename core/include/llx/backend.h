@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "llx/precision.h"
 #include "llx/status.h"
 #include "llx/tensor.h"
 
@@ -37,12 +38,15 @@ struct llx_backend {
     void *ctx; /* backend-private state */
     /* CUDA: TF32 tensor-core math for convolutions and linear layers (fp32 storage), as
      * PyTorch does for convolutions. On by default; false: full fp32 arithmetic. The CPU
-     * ignores it. */
+     * ignores it, and so do convolutions in half precision (conv_precision below). */
     bool tf32;
     /* Activation gradients written fresh by the first backward call to reach each one
      * (llx/op.h) instead of one zeroing pass over all of them before backward. The CPU: on;
      * CUDA: on unless LLX_CUDA_FRESH_GRADS=0. */
     bool fresh_grads;
+    /* Mixed precision: the precision of every convolution's operands and results
+     * (llx/precision.h). LLX_PRECISION_F32 by default; both backends honour it. */
+    llx_precision conv_precision;
 };
 
 /* The backend for a device name: "cpu", "cuda", or "auto" (the GPU when one exists, else

@@ -16,7 +16,8 @@
 
 #include "llx/registry.h"
 
-#define LLX_ABI_VERSION 2 /* 2: llx_op_call.din_fresh, llx_op_kernels.fresh_din, llx_backend.tf32 and .fresh_grads */
+#define LLX_ABI_VERSION 3 /* 2: llx_op_call.din_fresh, llx_op_kernels.fresh_din, llx_backend.tf32 and .fresh_grads;
+                             3: llx_backend.conv_precision */
 #define LLX_PLUGIN_ENTRY_NAME "llx_plugin_entry"
 
 typedef struct llx_plugin_info {
