@@ -58,6 +58,11 @@ llx_status llx_cuda_sgd_update_all(llx_backend *be, const llx_sgd_params *p, boo
                                    llx_tensor *const *velocity, const bool *decay,
                                    llx_error *err);
 
+/* llx_grad_unscale on CUDA (layers/cuda/grad_unscale.cu), for arguments it has checked: g (n
+ * F32) *= inv_scale, *found = 1 where any g[i] is not finite; one launch, nothing waits. */
+llx_status llx_cuda_grad_unscale(llx_backend *be, float *g, int64_t n, float inv_scale,
+                                 float *found, llx_error *err);
+
 /* llx_batch_stats_add on CUDA (layers/cuda/batch_stats.cu), for arguments it has checked:
  * F32 logits and loss, at most 64 classes; one launch, nothing waits. */
 llx_status llx_cuda_batch_stats_add(llx_backend *be, const llx_tensor *logits,

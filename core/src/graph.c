@@ -353,6 +353,15 @@ llx_status llx_graph_zero_grad(llx_graph *g, llx_error *err)
     return g->be->memset_zero(g->be, g->arenas[ARENA_PARAM_GRAD], g->param_grad_bytes, err);
 }
 
+llx_tensor llx_graph_param_grads(llx_graph *g)
+{
+    llx_tensor t = {.name = "parameter gradients", .dtype = g->dtype,
+                    .device = g->be ? g->be->device : LLX_DEVICE_CPU,
+                    .shape = llx_shape1(g->be ? (int64_t)(g->param_grad_bytes / llx_dtype_size(g->dtype)) : 0),
+                    .data = g->be ? g->arenas[ARENA_PARAM_GRAD] : NULL};
+    return t;
+}
+
 llx_status llx_graph_set_batch(llx_graph *g, int64_t n, llx_error *err)
 {
     if (n < 1 || n > g->batch)

@@ -67,6 +67,11 @@ llx_status llx_graph_backward(llx_graph *g, llx_node_id loss, llx_error *err);
  * elements of the graph's dtype): d(sum(out * dout))/d(everything). */
 llx_status llx_graph_backward_seed(llx_graph *g, llx_node_id out, const void *dout_host, llx_error *err);
 llx_status llx_graph_zero_grad(llx_graph *g, llx_error *err);
+/* Every parameter gradient at once: their arena as one flat 1-D tensor of the graph's dtype
+ * (the bytes between tensors, kept for alignment, stay zero), for passes over all of them
+ * (loss scaling's unscale, llx/loss_scale.h). After compile; an empty tensor without
+ * parameters. */
+llx_tensor llx_graph_param_grads(llx_graph *g);
 /* Runs the next passes on the first n <= planned batch samples (a last, short batch). */
 llx_status llx_graph_set_batch(llx_graph *g, int64_t n, llx_error *err);
 

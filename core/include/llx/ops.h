@@ -77,6 +77,13 @@ llx_status llx_sgd_update_all(llx_backend *be, const llx_sgd_params *p, bool fir
                               llx_tensor *const *w, const llx_tensor *const *grad,
                               llx_tensor *const *velocity, const bool *decay, llx_error *err);
 
+/* Loss scaling's unscale step (llx/loss_scale.h) over a flat run of gradients: g[i] *=
+ * inv_scale for the n = numel(grads) elements of grads (F32, on be's device), and found (one
+ * F32 on be's device, zeroed by the caller) set to 1 when any g[i] is NaN or infinite (as
+ * read, before scaling). One launch on the GPU; nothing waits. */
+llx_status llx_grad_unscale(llx_backend *be, llx_tensor *grads, float inv_scale, llx_tensor *found,
+                            llx_error *err);
+
 /* Classifier statistics summed over batches on the backend's device, so that a training
  * loop can run on without waiting for each step: the host reads `acc` back only when it
  * prints or records them (llx_backend.to_host). acc: F64 (llx_batch_stats_len(K)) values on
