@@ -11,8 +11,14 @@
  * Kernels that declare fresh_din (llx/op.h) also run their backward over NaN-filled input
  * gradients marked fresh, against the CPU's gradients from zero.
  *
+ * Mixed precision (llx/precision.h): the conv2d cases again with conv_precision BF16 and F16
+ * on both backends (the CPU's emulation on a CPU backend of its own, cpu_mixed), and exact
+ * values that show the GPU rounds the operands, rounds the results, and adds the bias after
+ * rounding, in all three directions.
+ *
  * Also: llx_sgd_update_all over several tensors (momentum, nesterov, decay mask, first and
- * later steps); TF32 off giving fp32 exactly (an input pair that TF32 would round to 0);
+ * later steps); llx_grad_unscale (values bit-identical, NaN where the CPU has NaN, the same
+ * found flag); TF32 off giving fp32 exactly (an input pair that TF32 would round to 0);
  * the trainer's device-side statistics (llx_batch_stats_add: confusion counts
  * and loss sums, bit-identical, TenCrop rows too, and the first non-finite loss); a short last batch (buffers planned for N=8, tensors shaped N=5, after a
  * full batch, then the full batch again); F64 refused on the GPU.
@@ -24,6 +30,14 @@
  *     conv2d, linear, batchnorm2d, softmax_ce, reductions (average pools, channel means,
  *     conv1d_channels, gradients of broadcast inputs)  <= 1e-4   (TOL_RED)
  *   TF32 on (the CUDA default): conv2d and linear    <= 5e-3   (TOL_TF32)
+ *   mixed precision, conv2d: bf16 <= 4e-3 (TOL_BF16, 2^-8), fp16 <= 5e-4 (TOL_F16, 2^-11):
+ *     one unit roundoff of the half type. Both backends round the same operands (RNE), their
+ *     products are exact in F32 and only the order of the F32 sums differs (about 1e-6
+ *     relative), so the rounded results differ only where a sum straddles a rounding
+ *     boundary: a flip of one half ulp (2u) in a small fraction of the elements, typically
+ *     about 0.1u normwise or less; every element flipped would be about 2u. The tolerance
+ *     cannot tell a GPU that skips the roundings (F32 against the emulation: about 0.7u on
+ *     these cases), which the exact-value test below (test_mixed_exact) does.
  *   inputs that the op must not change: bit-identical (tolerance 0).
  * NaN or Inf never passes. Each failure prints the case, the tensor, the relative error,
  * the largest absolute error and the first bad element with NCHW coordinates.
@@ -44,8 +58,13 @@
 #define TOL_EW 1e-5
 #define TOL_RED 1e-4
 #define TOL_TF32 5e-3
+#define TOL_BF16 4e-3 /* 2^-8 */
+#define TOL_F16 5e-4  /* 2^-11 */
 
 static llx_backend *gpu;
+/* The CPU reference of mixed-precision cases: a CPU backend whose conv_precision run_pair sets
+ * (op_run's own CPU backend is always F32). */
+static llx_backend *cpu_mixed;
 
 /* ------------------------------------------------------------------ one op, both ways */
 
@@ -57,24 +76,39 @@ typedef struct op_case {
     unsigned updated_in;         /* bit i: input i is updated by forward (BN running stats) */
     bool tf32_too;               /* conv2d, linear: run again with TF32 on, TOL_TF32 */
     const double *const *values; /* explicit inputs (NULL: drawn from the seed) */
+    llx_precision prec;          /* conv_precision of both backends (F32: the default) */
 } op_case;
 
 static double tol_max(double a, double b) { return a > b ? a : b; }
 
-/* c with options o on the CPU, then on the GPU (o plus the backend, tf32 and fresh): true when
+/* c with options o on the CPU, then on the GPU (o plus the backend, tf32 and fresh), with
+ * convolutions in precision prec on both (not F32: the CPU side runs on cpu_mixed): true when
  * both ran (a failure is CHECKed; the results are empty then, op_run_free still safe). */
 static bool run_pair(const char *ctx, const gc_case *c, op_run_opts o, bool tf32, bool fresh,
-                     op_run_result *rc, op_run_result *rg)
+                     llx_precision prec, op_run_result *rc, op_run_result *rg)
 {
     llx_error err = {0};
+    if (prec != LLX_PRECISION_F32) {
+        cpu_mixed->conv_precision = prec;
+        o.backend = cpu_mixed;
+    }
     llx_status sc = op_run(c, LLX_F32, &o, rc, &err);
     CHECK_MSG(sc == LLX_OK, "%s: cpu run: %s", ctx, err.msg);
     gpu->tf32 = tf32;
+    gpu->conv_precision = prec;
     o.backend = gpu;
     o.fresh = fresh;
     llx_status sg = op_run(c, LLX_F32, &o, rg, &err);
     CHECK_MSG(sg == LLX_OK, "%s: gpu run: %s", ctx, err.msg);
+    gpu->conv_precision = LLX_PRECISION_F32;
     return sc == LLX_OK && sg == LLX_OK;
+}
+
+/* "tf32 on" / "tf32 off", or the precision's name for a mixed-precision case. */
+static const char *mode_of(const op_case *k, bool tf32)
+{
+    if (k->prec != LLX_PRECISION_F32) return llx_precision_name(k->prec);
+    return tf32 ? "tf32 on" : "tf32 off";
 }
 
 /* Runs k on the CPU and on the GPU (tf32 as given) and compares everything. */
@@ -82,15 +116,14 @@ static void compare_case(const op_case *k, bool tf32)
 {
     const gc_case *c = &k->c;
     char ctx[192];
-    snprintf(ctx, sizeof ctx, "%s [tf32 %s%s]", k->label, tf32 ? "on" : "off",
-             c->training ? ", training" : "");
+    snprintf(ctx, sizeof ctx, "%s [%s%s]", k->label, mode_of(k, tf32), c->training ? ", training" : "");
     double tol = tf32 ? TOL_TF32 : k->tol;
     double *start[LLX_OP_MAX_INPUTS] = {0};
     for (int i = 0; i < c->n_in; i++)
         start[i] = gpu_nonzero_values(llx_shape_numel(&c->in[i].shape), 101 + (uint64_t)i);
     op_run_opts o = {.values = k->values, .din = (const double *const *)start};
     op_run_result rc, rg;
-    if (run_pair(ctx, c, o, tf32, false, &rc, &rg)) {
+    if (run_pair(ctx, c, o, tf32, false, k->prec, &rc, &rg)) {
         double worst = 0, rel;
         char worst_what[48] = "output", what[48];
         int ok = 1;
@@ -133,9 +166,10 @@ static void compare_fresh(const op_case *k)
     const gc_case *c = &k->c;
     if (!c->op->kernels[gpu->device].fresh_din) return;
     char ctx[192];
-    snprintf(ctx, sizeof ctx, "%s [fresh din, tf32 off%s]", k->label, c->training ? ", training" : "");
+    snprintf(ctx, sizeof ctx, "%s [fresh din, %s%s]", k->label, mode_of(k, false),
+             c->training ? ", training" : "");
     op_run_result rc, rg;
-    if (run_pair(ctx, c, (op_run_opts){.values = k->values}, false, true, &rc, &rg)) {
+    if (run_pair(ctx, c, (op_run_opts){.values = k->values}, false, true, k->prec, &rc, &rg)) {
         double worst = 0, rel;
         int ok = 1;
         for (int i = 0; i < c->n_in; i++) {
@@ -209,6 +243,55 @@ static void test_conv2d(void)
          TOL_RED, .tf32_too = true},
     };
     run_cases(cases, sizeof cases / sizeof cases[0]);
+}
+
+/* Mixed precision: the conv2d geometries above, a one-channel input and 1x1 maps, in bf16
+ * and in fp16, forward and every gradient, against the CPU's emulation. Between them the
+ * GPU's casts (half_cast.cu) take all three paths: tiled (C and H*W > 16), per position
+ * (C <= 16: the stem, C = 1) and per channel (H*W <= 16: 3x3 weights, 1x1 maps). */
+static void test_conv2d_mixed(void)
+{
+    static const llx_conv2d_attr s1p1 = {1, 1, 1, 1}, s2p1 = {2, 2, 1, 1}, s2p0 = {2, 2, 0, 0};
+    static const llx_conv2d_attr s2p3 = {2, 2, 3, 3}, s1p0 = {1, 1, 0, 0};
+    static const struct {
+        llx_precision prec;
+        double tol;
+    } precs[] = {{LLX_PRECISION_BF16, TOL_BF16}, {LLX_PRECISION_F16, TOL_F16}};
+    for (size_t i = 0; i < sizeof precs / sizeof precs[0]; i++) {
+        const llx_precision p = precs[i].prec;
+        const double tol = precs[i].tol;
+        const op_case cases[] = {
+            {.label = "conv2d 3x3 s1 p1 (4,32,14,14)->32 bias", conv_case(&s1p1, 4, 32, 14, 14, 32, 3, true), tol,
+             .prec = p},
+            {.label = "conv2d 3x3 s1 p1 (4,32,14,14)->32", conv_case(&s1p1, 4, 32, 14, 14, 32, 3, false), tol,
+             .prec = p},
+            {.label = "conv2d 3x3 s2 p1 (4,16,28,28)->32", conv_case(&s2p1, 4, 16, 28, 28, 32, 3, false), tol,
+             .prec = p},
+            {.label = "conv2d 3x3 s2 p1 (4,16,28,28)->32 bias", conv_case(&s2p1, 4, 16, 28, 28, 32, 3, true), tol,
+             .prec = p},
+            {.label = "conv2d 1x1 s2 p0 downsample (4,32,14,14)->64", conv_case(&s2p0, 4, 32, 14, 14, 64, 1, false),
+             tol, .prec = p},
+            {.label = "conv2d 1x1 s2 p0 downsample bias", conv_case(&s2p0, 4, 32, 14, 14, 64, 1, true), tol,
+             .prec = p},
+            {.label = "conv2d 1x1 s1 p0 (4,64,7,7)->16 bias", conv_case(&s1p0, 4, 64, 7, 7, 16, 1, true), tol,
+             .prec = p},
+            {.label = "conv2d 7x7 s2 p3 stem (4,3,56,56)->16", conv_case(&s2p3, 4, 3, 56, 56, 16, 7, false), tol,
+             .prec = p},
+            {.label = "conv2d 7x7 s2 p3 stem (4,3,56,56)->16 bias", conv_case(&s2p3, 4, 3, 56, 56, 16, 7, true),
+             tol, .prec = p},
+            {.label = "conv2d 3x3 s1 p1 odd (3,5,13,11)->7 bias", conv_case(&s1p1, 3, 5, 13, 11, 7, 3, true), tol,
+             .prec = p},
+            {.label = "conv2d 3x3 s2 p1 odd (3,5,13,11)->7", conv_case(&s2p1, 3, 5, 13, 11, 7, 3, false), tol,
+             .prec = p},
+            {.label = "conv2d 7x7 s2 p3 odd (3,3,21,19)->8 bias", conv_case(&s2p3, 3, 3, 21, 19, 8, 7, true), tol,
+             .prec = p},
+            {.label = "conv2d 3x3 s1 p1 C=1 (2,1,9,9)->4 bias", conv_case(&s1p1, 2, 1, 9, 9, 4, 3, true), tol,
+             .prec = p},
+            {.label = "conv2d 1x1 s1 p0 H*W=1 (8,64,1,1)->16 bias", conv_case(&s1p0, 8, 64, 1, 1, 16, 1, true), tol,
+             .prec = p},
+        };
+        run_cases(cases, sizeof cases / sizeof cases[0]);
+    }
 }
 
 static gc_case bn_case(int64_t n, int64_t c, int64_t h, int64_t w, bool training)
@@ -902,6 +985,75 @@ static void test_batch_stats(void)
     batch_stats_case(0, 1, 7);    /* an empty batch: only the loss and the count */
 }
 
+/* ------------------------------------------------------------------ grad_unscale */
+
+/* llx_grad_unscale over n random values (g[at1] = v1, g[at2] = v2 where at >= 0), `offset`
+ * floats past an allocation's start (1: the GPU's pointer is not aligned for float4), with
+ * the flag starting at found_start, on the CPU and on the GPU: the same bits after (NaN where
+ * the CPU has NaN; the values around g too), the same flag, and the flag the case expects. */
+static void grad_unscale_case(const char *label, int64_t n, int offset, float inv_scale, float found_start,
+                              int64_t at1, float v1, int64_t at2, float v2, float want_found)
+{
+    const size_t len = (size_t)(n + offset + 1);
+    float *host = malloc(len * sizeof *host);
+    float *out[2] = {malloc(len * sizeof(float)), malloc(len * sizeof(float))}, found[2] = {-1, -1};
+    gpu_fill_uniform_f32(host, (int64_t)len, (uint64_t)(n + 7), -3e4, 3e4);
+    if (at1 >= 0) host[offset + at1] = v1;
+    if (at2 >= 0) host[offset + at2] = v2;
+    llx_backend *sides[2] = {NULL, gpu};
+    llx_error err = {0};
+    CHECK(llx_backend_cpu_create(1, &sides[0], &err) == LLX_OK);
+    for (int b = 0; b < 2 && sides[0]; b++) {
+        llx_backend *be = sides[b];
+        llx_tensor all = on_device(be, (llx_tensor){.dtype = LLX_F32, .shape = llx_shape1((int64_t)len)}, host, &err);
+        llx_tensor flag = on_device(be, (llx_tensor){.dtype = LLX_F32, .shape = llx_shape1(1)}, &found_start, &err);
+        if (all.data && flag.data) {
+            llx_tensor g = all;
+            g.shape = llx_shape1(n);
+            g.data = (float *)all.data + offset;
+            llx_status st = llx_grad_unscale(be, &g, inv_scale, &flag, &err);
+            CHECK_MSG(st == LLX_OK, "grad_unscale %s on %s: %s", label, be->name, err.msg);
+            CHECK_MSG(gpu_fetch(be, out[b], all.data, len * sizeof(float), &err) == LLX_OK, "%s", err.msg);
+            CHECK_MSG(gpu_fetch(be, &found[b], flag.data, sizeof(float), &err) == LLX_OK, "%s", err.msg);
+        } else {
+            CHECK_MSG(0, "grad_unscale %s: alloc on %s: %s", label, be->name, err.msg);
+        }
+        if (all.data) be->free(be, all.data);
+        if (flag.data) be->free(be, flag.data);
+    }
+    int64_t bad = 0, first_bad = -1;
+    for (size_t i = 0; i < len; i++) {
+        const bool same = (isnan(out[0][i]) && isnan(out[1][i])) || memcmp(&out[0][i], &out[1][i], sizeof(float)) == 0;
+        if (!same && bad++ == 0) first_bad = (int64_t)i;
+    }
+    CHECK_MSG(bad == 0, "grad_unscale %s: %lld of %zu values differ, first at %lld: gpu %.9g, cpu %.9g", label,
+              (long long)bad, len, (long long)first_bad, first_bad >= 0 ? out[1][first_bad] : 0.0,
+              first_bad >= 0 ? out[0][first_bad] : 0.0);
+    CHECK_MSG(found[0] == want_found && found[1] == want_found, "grad_unscale %s: found cpu %g, gpu %g, want %g",
+              label, found[0], found[1], want_found);
+    printf("     %-4s grad_unscale %s (n %lld, offset %d, inv_scale %g): found %g\n",
+           bad == 0 && found[0] == want_found && found[1] == want_found ? "ok" : "FAIL", label, (long long)n,
+           offset, (double)inv_scale, found[1]);
+    free(host);
+    free(out[0]);
+    free(out[1]);
+    if (sides[0]) llx_backend_free(sides[0]);
+}
+
+static void test_grad_unscale(void)
+{
+    const float s10 = 1.0f / 1024, s16 = 1.0f / 65536;
+    grad_unscale_case("finite", 1000003, 0, s10, 0, -1, 0, -1, 0, 0);
+    grad_unscale_case("finite, unaligned", 1001, 1, s16, 0, -1, 0, -1, 0, 0);
+    grad_unscale_case("a NaN", 4099, 0, s16, 0, 1234, NAN, -1, 0, 1);
+    grad_unscale_case("+Inf in the tail", 4099, 0, s10, 0, 4098, INFINITY, -1, 0, 1);
+    grad_unscale_case("-Inf first, unaligned", 257, 1, s10, 0, 0, -INFINITY, -1, 0, 1);
+    grad_unscale_case("NaN and +Inf, several grid rounds", ((int64_t)1 << 22) + 3, 0, s16, 0, 3000001, NAN,
+                      4000000, INFINITY, 1);
+    grad_unscale_case("flag already set, finite", 999, 0, s10, 1, -1, 0, -1, 0, 1);
+    grad_unscale_case("empty", 0, 0, s10, 0, -1, 0, -1, 0, 0);
+}
+
 /* ------------------------------------------------------------------ memory */
 
 /* The backend's accounting (llx bench's device peak) follows alloc and free. */
@@ -960,6 +1112,86 @@ static void test_tf32_off_is_fp32(void)
     }
 }
 
+/* Mixed precision in exact values, conv2d 1x1 on x (1,2,4,4), w (1,2,1,1), dy (1,1,4,4),
+ * against a reference in double from the rounded operands (exact for these values):
+ *   y = round(sum_c round(x) round(w)) (+ b in F32), dx = round(round(w) round(dy)),
+ *   dw = round(sum_p round(x) round(dy)), db = sum dy in F32.
+ * Case "operands": x = (1 + 2^-12, 1), w = (1, -1), dy = 1 + 2^-12: rounding the operands
+ * gives y = 0 (F32: 2^-12), dx = +-1, dw = 16. Case "results": x = (1, 2^-12), w = (1, 1),
+ * b = 2^-12, dy = (1, 2^-12, ...): y = round(1 + 2^-12) + 2^-12 = 1 + 2^-12 (F32 and a
+ * bias added before rounding both differ), dw[0] = round(1 + 15 * 2^-12). Each case first
+ * checks that its values tell rounded from unrounded arithmetic, then that the GPU gives
+ * the reference bits. */
+static float round_p(llx_precision p, double v)
+{
+    return p == LLX_PRECISION_BF16 ? llx_round_bf16((float)v) : llx_round_f16((float)v);
+}
+
+static void test_mixed_exact(void)
+{
+    enum { C = 2, P = 16 };
+    const double u12 = ldexp(1.0, -12);
+    static const llx_conv2d_attr k1 = {1, 1, 0, 0};
+    for (int kcase = 0; kcase < 2; kcase++) {
+        double x[C * P], w[C], b[1] = {u12}, dy[P];
+        const bool results = kcase == 1;
+        for (int q = 0; q < P; q++) {
+            x[q] = results ? 1 : 1 + u12;
+            x[P + q] = results ? u12 : 1;
+            dy[q] = results ? (q == 0 ? 1 : u12) : 1 + u12;
+        }
+        w[0] = 1, w[1] = results ? 1 : -1;
+        const double *values[3] = {x, w, b};
+        gc_case c = conv_case(&k1, 1, C, 4, 4, 1, 1, results);
+        for (int pi = 0; pi < 2; pi++) {
+            const llx_precision p = pi ? LLX_PRECISION_F16 : LLX_PRECISION_BF16;
+            char ctx[96];
+            snprintf(ctx, sizeof ctx, "conv2d 1x1 %s in %s, exact", results ? "rounds results" : "rounds operands",
+                     llx_precision_name(p));
+            /* the reference, and the F32 values it must differ from */
+            double y[P], dx[C * P], dw[C] = {0, 0}, db = 0;
+            int differs = 0;
+            for (int q = 0; q < P; q++) {
+                double sum = 0, sum32 = 0;
+                for (int ch = 0; ch < C; ch++) {
+                    sum += (double)round_p(p, x[ch * P + q]) * round_p(p, w[ch]);
+                    sum32 += (double)(float)x[ch * P + q] * (float)w[ch];
+                }
+                y[q] = (double)round_p(p, sum) + (results ? (double)(float)b[0] : 0.0);
+                differs |= y[q] != sum32 + (results ? (float)b[0] : 0.0f);
+                db += (float)dy[q];
+                for (int ch = 0; ch < C; ch++) {
+                    dx[ch * P + q] = round_p(p, (double)round_p(p, w[ch]) * round_p(p, dy[q]));
+                    dw[ch] += (double)round_p(p, x[ch * P + q]) * round_p(p, dy[q]);
+                }
+            }
+            for (int ch = 0; ch < C; ch++) dw[ch] = round_p(p, dw[ch]);
+            CHECK_MSG(differs, "%s: the test values do not tell rounded from F32 arithmetic", ctx);
+            gpu->conv_precision = p;
+            op_run_result r;
+            llx_error err = {0};
+            llx_status st = op_run(&c, LLX_F32, &(op_run_opts){.values = values, .dout = dy, .backend = gpu}, &r,
+                                   &err);
+            gpu->conv_precision = LLX_PRECISION_F32;
+            CHECK_MSG(st == LLX_OK, "%s: %s", ctx, err.msg);
+            int64_t bad = 0;
+            for (int q = 0; st == LLX_OK && q < P; q++) {
+                bad += r.out[q] != y[q];
+                for (int ch = 0; ch < C; ch++) bad += r.din[0][ch * P + q] != dx[ch * P + q];
+            }
+            for (int ch = 0; st == LLX_OK && ch < C; ch++) bad += r.din[1][ch] != dw[ch];
+            if (st == LLX_OK && results) bad += r.din[2][0] != db;
+            CHECK_MSG(st == LLX_OK && bad == 0,
+                      "%s: %lld values differ from the reference (y[0] %.9g want %.9g, dx[0] %.9g want %.9g, "
+                      "dw %.9g %.9g want %.9g %.9g)", ctx, (long long)bad, st ? 0.0 : r.out[0], y[0],
+                      st ? 0.0 : r.din[0][0], dx[0], st ? 0.0 : r.din[1][0], st ? 0.0 : r.din[1][1], dw[0], dw[1]);
+            printf("     %-4s %s: y, dx, dw%s bit-exact\n", st == LLX_OK && bad == 0 ? "ok" : "FAIL", ctx,
+                   results ? ", db" : "");
+            op_run_free(&r);
+        }
+    }
+}
+
 /* The CUDA kernels are F32 only: an F64 call is refused, never computed wrongly. */
 static void test_f64_refused(void)
 {
@@ -977,10 +1209,17 @@ int main(void)
 {
     double t0 = gpu_now_s();
     gpu = gpu_backend_or_skip("test_gpu_ops");
+    llx_error cpu_err = {0};
+    if (llx_backend_cpu_create(0, &cpu_mixed, &cpu_err) != LLX_OK) {
+        fprintf(stderr, "test_gpu_ops: cpu backend: %s\n", cpu_err.msg);
+        return 1;
+    }
     printf("tolerances (||gpu - cpu|| / ||cpu||): tf32 off: element-wise %.0e, conv/linear/BN/"
-           "reductions %.0e; tf32 on: conv/linear %.0e; unchanged inputs bit-identical\n",
-           TOL_EW, TOL_RED, TOL_TF32);
+           "reductions %.0e; tf32 on: conv/linear %.0e; mixed precision conv: bf16 %.0e, fp16 %.0e; "
+           "unchanged inputs bit-identical\n",
+           TOL_EW, TOL_RED, TOL_TF32, TOL_BF16, TOL_F16);
     RUN(test_conv2d);
+    RUN(test_conv2d_mixed);
     RUN(test_batchnorm2d);
     RUN(test_relu_sigmoid);
     RUN(test_binary);
@@ -992,9 +1231,12 @@ int main(void)
     RUN(test_short_batch);
     RUN(test_sgd_update_all);
     RUN(test_batch_stats);
+    RUN(test_grad_unscale);
     RUN(test_memory_accounting);
     RUN(test_tf32_off_is_fp32);
+    RUN(test_mixed_exact);
     RUN(test_f64_refused);
+    llx_backend_free(cpu_mixed);
     llx_backend_free(gpu);
     printf("test_gpu_ops: %.1f s\n", gpu_now_s() - t0);
     return check_report();

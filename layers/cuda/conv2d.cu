@@ -1,4 +1,5 @@
-/* conv2d.cu: the CUDA kernels of conv2d (F32, NCHW) on cuDNN, as layers/conv2d.c:
+/* conv2d.cu: the CUDA kernels of conv2d (F32, NCHW; half-precision arithmetic in mixed
+ * precision) on cuDNN, as layers/conv2d.c:
  *
  *   y[n,o,i,j] = b[o] + sum_{c,kh,kw} w[o,c,kh,kw] * x[n, c, i*sh - ph + kh, j*sw - pw + kw]
  *
@@ -12,10 +13,32 @@
  * with LLX_CUDNN_API=legacy, or when it is unusable for the problem, the legacy API below
  * runs it. The bias (cudnnAddTensor / cudnnConvolutionBackwardBias) is legacy always.
  *
+ * Mixed precision (be->conv_precision BF16 or F16, llx/precision.h). The convolution runs
+ * on half copies of its operands, on the legacy API only (conv2d_graph.cu is F32 NCHW and
+ * takes its workspace from the scratch itself, which here holds the copies):
+ *   forward          x -> x half (N,H,W,C), w -> w half (O,KH,KW,C: cuDNN's NHWC filter
+ *                    format, KRSC); cuDNN writes y half (N,OH,OW,O), widened into the F32
+ *                    NCHW output; then the bias is added in F32 to that output (as above)
+ *   backward filter  x half, dy half -> dw half (O,KH,KW,C), written into or added to dw
+ *   backward data    w half, dy half -> dx half (N,H,W,C), written into or added to dx
+ *   bias gradient    from the F32 dy, as above
+ * Rounding: the F32 operands round to nearest, ties to even (half_cast.cu); cuDNN multiplies
+ * the half values (exactly), accumulates in F32 (compute type CUDNN_DATA_FLOAT: cuDNN's
+ * PSEUDO_HALF / PSEUDO_BFLOAT16 configurations) and rounds its result to the half type; the
+ * CPU (layers/conv2d.c) computes the same up to the order of the F32 sums. The half results
+ * are computed with beta 0 and then written or added (c->din_fresh) in F32 by the widening
+ * kernel. Scratch: the algorithms are chosen first (their workspace sizes), then ONE
+ * llx_cuda_scratch request holds the copies and the workspace, in pieces at 256-byte
+ * boundaries: forward [x | w | y | workspace]; backward [dy | x, then dx | dw, then w |
+ * larger workspace] (the reuse is safe in stream order: the filter gradient is finished
+ * with x half and dw half before the data gradient writes them). The algorithm choice below
+ * is the same, with half data allowed tensor-op math as F32 is with tf32 (be->tf32 plays no
+ * part), and the precision in the key.
+ *
  * Algorithms (legacy path). Each direction (forward, backward data, backward filter) has its algorithm
  * chosen once per exact problem, key = (direction, N, C, H, W, O, KH, KW, strides, pads,
- * tf32), and kept in the backend's cache (llx_cuda_cache_get/put): a short last batch is a
- * new N and so a new key. The choice:
+ * tf32, precision), and kept in the backend's cache (llx_cuda_cache_get/put): a short last
+ * batch is a new N and so a new key. The choice:
  *   1. cudnnFind*Algorithm (the variants that allocate their own buffers, so our tensors and
  *      the accumulating gradients are never touched), which times every algorithm; the
  *      fastest result with status SUCCESS, an acceptable math type (below) and a workspace
@@ -24,7 +47,8 @@
  *   3. last resort: IMPLICIT_GEMM / BWD_DATA_ALGO_1 / BWD_FILTER_ALGO_1, which need no
  *      workspace and support every geometry.
  * The workspace comes from the backend's shared scratch (llx_cuda_scratch) on every call.
- * LLX_CUDA_VERBOSE=1 in the environment prints each choice to stderr.
+ * LLX_CUDA_VERBOSE=1 in the environment prints each choice to stderr ("tf32 0/1" for F32
+ * operands, "bf16 NHWC" / "fp16 NHWC" for half copies).
  *
  * Math. be->tf32 true: the descriptor starts at CUDNN_DEFAULT_MATH (TF32 tensor cores allowed
  * for F32, PyTorch's default for convolutions); Find may report a result with another math
@@ -40,6 +64,7 @@
 #include "conv2d_graph.h"
 #include "cuda_impl.h"
 #include "cudnn_owned.cuh"
+#include "half_cast.h"
 
 #include <climits>
 #include <cstdint>
@@ -62,6 +87,7 @@ constexpr size_t k_workspace_cap = (size_t)1 << 30;
 struct conv_key {
     char tag[8]; /* "conv2d": keeps our entries apart from other users of the cache */
     int32_t dir, n, c, h, w, o, kh, kw, sh, sw, ph, pw, tf32;
+    int32_t prec; /* llx_precision of the operands: F32 (0) keys never meet half ones */
 };
 
 struct conv_choice {
@@ -74,11 +100,14 @@ struct conv_geom {
     int n, c, h, w, o, kh, kw, oh, ow, sh, sw, ph, pw;
 };
 
-/* The descriptors of one call, destroyed whatever the path out. */
+/* The descriptors of one call, destroyed whatever the path out. x, y, w describe the
+ * convolution's operands: F32 NCHW, or the half NHWC copies in mixed precision; y32 (half
+ * with a bias only) the F32 NCHW output or dy that the bias add and the bias gradient use. */
 struct conv_descs {
-    cudnn_tensor x, y, bias;
+    cudnn_tensor x, y, bias, y32;
     cudnn_filter w;
     cudnn_conv conv;
+    cudnnTensorDescriptor_t y_f32() const { return y32.d ? y32.d : y.d; }
 };
 
 /* A failing cuDNN call: the message names the call and the problem. */
@@ -123,19 +152,30 @@ llx_status geom_of(const llx_op_call *c, const llx_shape *y, conv_geom *g, llx_e
     return LLX_OK;
 }
 
-llx_status make_descs(const conv_geom &g, bool with_bias, conv_descs *d, llx_error *err)
+/* The cuDNN data type of the operands of precision p. */
+cudnnDataType_t data_type_of(llx_precision p)
 {
+    return p == LLX_PRECISION_BF16  ? CUDNN_DATA_BFLOAT16
+           : p == LLX_PRECISION_F16 ? CUDNN_DATA_HALF
+                                    : CUDNN_DATA_FLOAT;
+}
+
+/* x, y, w of precision prec (F32: NCHW; half: NHWC, the filter KRSC), F32 compute either way;
+ * with_bias: the F32 NCHW bias (and, for half, y32). */
+llx_status make_descs(const conv_geom &g, llx_precision prec, bool with_bias, conv_descs *d,
+                      llx_error *err)
+{
+    const bool half = prec != LLX_PRECISION_F32;
+    const cudnnDataType_t dt = data_type_of(prec);
+    const cudnnTensorFormat_t fmt = half ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
     CONV_TRY(cudnnCreateTensorDescriptor(&d->x.d), "cudnnCreateTensorDescriptor");
-    CONV_TRY(cudnnSetTensor4dDescriptor(d->x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.n, g.c, g.h,
-                                        g.w),
+    CONV_TRY(cudnnSetTensor4dDescriptor(d->x, fmt, dt, g.n, g.c, g.h, g.w),
              "cudnnSetTensor4dDescriptor (x)");
     CONV_TRY(cudnnCreateTensorDescriptor(&d->y.d), "cudnnCreateTensorDescriptor");
-    CONV_TRY(cudnnSetTensor4dDescriptor(d->y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.n, g.o, g.oh,
-                                        g.ow),
+    CONV_TRY(cudnnSetTensor4dDescriptor(d->y, fmt, dt, g.n, g.o, g.oh, g.ow),
              "cudnnSetTensor4dDescriptor (y)");
     CONV_TRY(cudnnCreateFilterDescriptor(&d->w.d), "cudnnCreateFilterDescriptor");
-    CONV_TRY(cudnnSetFilter4dDescriptor(d->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, g.o, g.c, g.kh,
-                                        g.kw),
+    CONV_TRY(cudnnSetFilter4dDescriptor(d->w, dt, fmt, g.o, g.c, g.kh, g.kw),
              "cudnnSetFilter4dDescriptor");
     CONV_TRY(cudnnCreateConvolutionDescriptor(&d->conv.d), "cudnnCreateConvolutionDescriptor");
     CONV_TRY(cudnnSetConvolution2dDescriptor(d->conv, g.ph, g.pw, g.sh, g.sw, 1, 1,
@@ -154,6 +194,12 @@ llx_status make_descs(const conv_geom &g, bool with_bias, conv_descs *d, llx_err
         CONV_TRY(cudnnSetTensor4dDescriptor(d->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, g.o,
                                             1, 1),
                  "cudnnSetTensor4dDescriptor (bias)");
+    }
+    if (with_bias && half) {
+        CONV_TRY(cudnnCreateTensorDescriptor(&d->y32.d), "cudnnCreateTensorDescriptor");
+        CONV_TRY(cudnnSetTensor4dDescriptor(d->y32, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.n, g.o,
+                                            g.oh, g.ow),
+                 "cudnnSetTensor4dDescriptor (y, F32)");
     }
     return LLX_OK;
 }
@@ -271,7 +317,7 @@ bool pick(cudnnHandle_t h, const conv_descs &d, int dir, bool tf32, size_t cap,
 }
 
 llx_status choose(llx_backend *be, const conv_geom &g, const conv_descs &d, int dir, bool tf32,
-                  conv_choice *out, llx_error *err)
+                  llx_precision prec, conv_choice *out, llx_error *err)
 {
     cudnnHandle_t h = llx_cuda_cudnn(be);
     size_t cap = k_workspace_cap, free_b = 0, total_b = 0;
@@ -312,22 +358,30 @@ llx_status choose(llx_backend *be, const conv_geom &g, const conv_descs &d, int 
         *out = conv_choice{fallback[dir], (int32_t)base, (uint64_t)ws};
         source = "fallback";
     }
-    if (llx_cuda_env()->verbose)
+    if (llx_cuda_env()->verbose) {
+        char mode[32]; /* "tf32 0/1" for F32 data, "bf16 NHWC" / "fp16 NHWC" for half copies */
+        if (prec == LLX_PRECISION_F32)
+            snprintf(mode, sizeof mode, "tf32 %d", (int)tf32);
+        else
+            snprintf(mode, sizeof mode, "%s NHWC", llx_precision_name(prec));
         fprintf(stderr,
                 "llx cuda: conv2d %s x (%d, %d, %d, %d) w (%d, %d, %d, %d) s%dx%d p%dx%d "
-                "tf32 %d: algo %d (%s), math %s, workspace %llu bytes, %.3f ms\n",
+                "%s: algo %d (%s), math %s, workspace %llu bytes, %.3f ms\n",
                 k_dir_name[dir], g.n, g.c, g.h, g.w, g.o, g.c, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw,
-                (int)tf32, (int)out->algo, source, math_name(out->math),
+                mode, (int)out->algo, source, math_name(out->math),
                 (unsigned long long)out->workspace, (double)time);
+    }
     return LLX_OK;
 }
 
-/* The algorithm for dir: from the cache, or chosen now and cached. Leaves the descriptor's
- * math type set for the run. */
-llx_status algo_for(llx_backend *be, const conv_geom &g, const conv_descs &d, int dir,
-                    conv_choice *out, llx_error *err)
+/* The algorithm for dir on operands of precision prec (d made for it): from the cache, or
+ * chosen now and cached. Leaves the descriptor's math type set for the run. */
+llx_status algo_for(llx_backend *be, const conv_geom &g, llx_precision prec, const conv_descs &d,
+                    int dir, conv_choice *out, llx_error *err)
 {
-    const bool tf32 = be->tf32;
+    /* Half operands: tensor-op math allowed (as TF32 is for F32 data when be->tf32), whatever
+     * be->tf32 says; never ALLOW_CONVERSION (math_ok). */
+    const bool tf32 = prec != LLX_PRECISION_F32 || be->tf32;
     conv_key key;
     memset(&key, 0, sizeof key);
     memcpy(key.tag, "conv2d", 6);
@@ -336,8 +390,9 @@ llx_status algo_for(llx_backend *be, const conv_geom &g, const conv_descs &d, in
     key.kw = g.kw;
     key.sh = g.sh, key.sw = g.sw, key.ph = g.ph, key.pw = g.pw;
     key.tf32 = tf32 ? 1 : 0;
+    key.prec = (int32_t)prec;
     if (!llx_cuda_cache_get(be, &key, sizeof key, out, sizeof *out)) {
-        LLX_TRY(choose(be, g, d, dir, tf32, out, err));
+        LLX_TRY(choose(be, g, d, dir, tf32, prec, out, err));
         LLX_TRY(llx_cuda_cache_put(be, &key, sizeof key, out, sizeof *out, err));
     }
     CONV_TRY(cudnnSetConvolutionMathType(d.conv, (cudnnMathType_t)out->math),
@@ -357,6 +412,98 @@ llx_status run_graph(llx_backend *be, const conv_geom &g, int dir, bool overwrit
                                  const_cast<void *>(y), done, err);
 }
 
+/* ---------------------------------------------------------------- mixed precision */
+
+/* Appends a piece of `bytes` to a scratch layout of *total bytes and returns its offset: a
+ * multiple of 256 (the scratch is cudaMalloc'd; cuDNN wants NHWC half operands 16-byte
+ * aligned). */
+size_t piece(size_t *total, size_t bytes)
+{
+    const size_t at = *total;
+    *total += (bytes + 255) & ~(size_t)255;
+    return at;
+}
+
+/* The forward convolution on half copies. Scratch: [x half | w half | y half | workspace]. */
+llx_status forward_half(llx_backend *be, const conv_geom &g, llx_precision prec, const conv_descs &d,
+                        const float *x, const float *w, float *y, llx_error *err)
+{
+    conv_choice ch;
+    LLX_TRY(algo_for(be, g, prec, d, DIR_FWD, &ch, err));
+    const size_t e = llx_precision_bytes(prec);
+    const int64_t px = (int64_t)g.h * g.w, pw = (int64_t)g.kh * g.kw, py = (int64_t)g.oh * g.ow;
+    size_t total = 0;
+    const size_t at_x = piece(&total, (size_t)((int64_t)g.n * g.c * px) * e);
+    const size_t at_w = piece(&total, (size_t)((int64_t)g.o * g.c * pw) * e);
+    const size_t at_y = piece(&total, (size_t)((int64_t)g.n * g.o * py) * e);
+    const size_t at_ws = piece(&total, (size_t)ch.workspace);
+    void *base = nullptr;
+    LLX_TRY(llx_cuda_scratch(be, total, &base, err));
+    char *s = static_cast<char *>(base);
+    LLX_TRY(llx_cuda_to_half_nhwc(be, prec, x, s + at_x, g.n, g.c, px, err));
+    LLX_TRY(llx_cuda_to_half_nhwc(be, prec, w, s + at_w, g.o, g.c, pw, err));
+    CONV_TRY(cudnnConvolutionForward(llx_cuda_cudnn(be), &k_one, d.x, s + at_x, d.w, s + at_w, d.conv,
+                                     (cudnnConvolutionFwdAlgo_t)ch.algo, s + at_ws,
+                                     (size_t)ch.workspace, &k_zero, d.y, s + at_y),
+             "cudnnConvolutionForward (half)");
+    return llx_cuda_from_half_nhwc(be, prec, s + at_y, y, g.n, g.o, py, false, err);
+}
+
+/* dw and dx (those asked for) on half copies. Both algorithms are chosen first, then one
+ * scratch holds [dy half | x half, later dx half | dw half, later w half | workspace (the
+ * larger one)]: on the stream the filter gradient's convolution has read x half, and dw half
+ * has been widened into dw, before the data gradient's cast and convolution overwrite them.
+ * Each half gradient is computed fresh (beta 0) and then written into, or added to, the F32
+ * gradient (c->din_fresh). */
+llx_status backward_half(const llx_op_call *c, const conv_geom &g, llx_precision prec,
+                         const conv_descs &d, llx_error *err)
+{
+    llx_backend *be = c->backend;
+    llx_tensor *dx = c->din[0], *dw = c->din[1];
+    if (!dx && !dw) return LLX_OK;
+    conv_choice cf{}, cd{};
+    if (dw) LLX_TRY(algo_for(be, g, prec, d, DIR_BWD_FILTER, &cf, err));
+    if (dx) LLX_TRY(algo_for(be, g, prec, d, DIR_BWD_DATA, &cd, err));
+    const size_t e = llx_precision_bytes(prec);
+    const int64_t px = (int64_t)g.h * g.w, pw = (int64_t)g.kh * g.kw, py = (int64_t)g.oh * g.ow;
+    size_t total = 0;
+    const size_t at_dy = piece(&total, (size_t)((int64_t)g.n * g.o * py) * e);
+    const size_t at_x = piece(&total, (size_t)((int64_t)g.n * g.c * px) * e);
+    const size_t at_w = piece(&total, (size_t)((int64_t)g.o * g.c * pw) * e);
+    const size_t at_ws = piece(&total, (size_t)(cf.workspace > cd.workspace ? cf.workspace : cd.workspace));
+    void *base = nullptr;
+    LLX_TRY(llx_cuda_scratch(be, total, &base, err));
+    char *s = static_cast<char *>(base);
+    cudnnHandle_t h = llx_cuda_cudnn(be);
+    LLX_TRY(llx_cuda_to_half_nhwc(be, prec, static_cast<const float *>(c->dout->data), s + at_dy, g.n, g.o,
+                                  py, err));
+    if (dw) {
+        LLX_TRY(llx_cuda_to_half_nhwc(be, prec, static_cast<const float *>(c->in[0]->data), s + at_x, g.n,
+                                      g.c, px, err));
+        CONV_TRY(cudnnSetConvolutionMathType(d.conv, (cudnnMathType_t)cf.math),
+                 "cudnnSetConvolutionMathType");
+        CONV_TRY(cudnnConvolutionBackwardFilter(h, &k_one, d.x, s + at_x, d.y, s + at_dy, d.conv,
+                                                (cudnnConvolutionBwdFilterAlgo_t)cf.algo, s + at_ws,
+                                                (size_t)cf.workspace, &k_zero, d.w, s + at_w),
+                 "cudnnConvolutionBackwardFilter (half)");
+        LLX_TRY(llx_cuda_from_half_nhwc(be, prec, s + at_w, static_cast<float *>(dw->data), g.o, g.c, pw,
+                                        !llx_cuda_fresh(c, 1), err));
+    }
+    if (dx) {
+        LLX_TRY(llx_cuda_to_half_nhwc(be, prec, static_cast<const float *>(c->in[1]->data), s + at_w, g.o,
+                                      g.c, pw, err));
+        CONV_TRY(cudnnSetConvolutionMathType(d.conv, (cudnnMathType_t)cd.math),
+                 "cudnnSetConvolutionMathType");
+        CONV_TRY(cudnnConvolutionBackwardData(h, &k_one, d.w, s + at_w, d.y, s + at_dy, d.conv,
+                                              (cudnnConvolutionBwdDataAlgo_t)cd.algo, s + at_ws,
+                                              (size_t)cd.workspace, &k_zero, d.x, s + at_x),
+                 "cudnnConvolutionBackwardData (half)");
+        LLX_TRY(llx_cuda_from_half_nhwc(be, prec, s + at_x, static_cast<float *>(dx->data), g.n, g.c, px,
+                                        !llx_cuda_fresh(c, 0), err));
+    }
+    return LLX_OK;
+}
+
 } // namespace
 
 extern "C" llx_status llx_cuda_conv2d_forward(const llx_op_call *c, llx_error *err)
@@ -366,15 +513,23 @@ extern "C" llx_status llx_cuda_conv2d_forward(const llx_op_call *c, llx_error *e
     LLX_TRY(geom_of(c, &c->out->shape, &g, err));
     if (g.n == 0) return LLX_OK;
     const bool with_bias = c->n_in > 2;
-    conv_descs d;
-    LLX_TRY(make_descs(g, with_bias, &d, err));
     llx_backend *be = c->backend;
+    const llx_precision prec = be->conv_precision;
+    conv_descs d;
+    LLX_TRY(make_descs(g, prec, with_bias, &d, err));
     cudnnHandle_t h = llx_cuda_cudnn(be);
     bool done = false;
-    LLX_TRY(run_graph(be, g, DIR_FWD, true, c->in[0]->data, c->in[1]->data, c->out->data, &done, err));
+    if (prec != LLX_PRECISION_F32) {
+        LLX_TRY(forward_half(be, g, prec, d, static_cast<const float *>(c->in[0]->data),
+                             static_cast<const float *>(c->in[1]->data), static_cast<float *>(c->out->data),
+                             err));
+        done = true;
+    } else {
+        LLX_TRY(run_graph(be, g, DIR_FWD, true, c->in[0]->data, c->in[1]->data, c->out->data, &done, err));
+    }
     if (!done) {
         conv_choice ch;
-        LLX_TRY(algo_for(be, g, d, DIR_FWD, &ch, err));
+        LLX_TRY(algo_for(be, g, prec, d, DIR_FWD, &ch, err));
         void *ws = nullptr;
         LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
         CONV_TRY(cudnnConvolutionForward(h, &k_one, d.x, c->in[0]->data, d.w, c->in[1]->data,
@@ -383,7 +538,7 @@ extern "C" llx_status llx_cuda_conv2d_forward(const llx_op_call *c, llx_error *e
                  "cudnnConvolutionForward");
     }
     if (with_bias)
-        CONV_TRY(cudnnAddTensor(h, &k_one, d.bias, c->in[2]->data, &k_one, d.y, c->out->data),
+        CONV_TRY(cudnnAddTensor(h, &k_one, d.bias, c->in[2]->data, &k_one, d.y_f32(), c->out->data),
                  "cudnnAddTensor (bias)");
     return LLX_OK;
 }
@@ -399,39 +554,44 @@ extern "C" llx_status llx_cuda_conv2d_backward(const llx_op_call *c, llx_error *
     conv_geom g{};
     LLX_TRY(geom_of(c, &c->dout->shape, &g, err));
     if (g.n == 0) return llx_cuda_fresh_zero(c, 6u, err); /* no samples: dw, db sum nothing */
-    conv_descs d;
-    LLX_TRY(make_descs(g, db != nullptr, &d, err));
     llx_backend *be = c->backend;
+    const llx_precision prec = be->conv_precision;
+    conv_descs d;
+    LLX_TRY(make_descs(g, prec, db != nullptr, &d, err));
     cudnnHandle_t h = llx_cuda_cudnn(be);
     const void *x = c->in[0]->data, *w = c->in[1]->data, *dy = c->dout->data;
     /* Fresh gradients (c->din_fresh) are written (beta 0), the others accumulated (beta 1), on
-     * both paths. */
-    bool done = false;
-    if (dw) LLX_TRY(run_graph(be, g, DIR_BWD_FILTER, llx_cuda_fresh(c, 1), x, dw->data, dy, &done, err));
-    if (dw && !done) {
-        conv_choice ch;
-        LLX_TRY(algo_for(be, g, d, DIR_BWD_FILTER, &ch, err));
-        void *ws = nullptr;
-        LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
-        CONV_TRY(cudnnConvolutionBackwardFilter(h, &k_one, d.x, x, d.y, dy, d.conv,
-                                                (cudnnConvolutionBwdFilterAlgo_t)ch.algo, ws,
-                                                (size_t)ch.workspace, llx_cuda_beta(c, 1), d.w, dw->data),
-                 "cudnnConvolutionBackwardFilter");
-    }
-    done = false;
-    if (dx) LLX_TRY(run_graph(be, g, DIR_BWD_DATA, llx_cuda_fresh(c, 0), dx->data, w, dy, &done, err));
-    if (dx && !done) {
-        conv_choice ch;
-        LLX_TRY(algo_for(be, g, d, DIR_BWD_DATA, &ch, err));
-        void *ws = nullptr;
-        LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
-        CONV_TRY(cudnnConvolutionBackwardData(h, &k_one, d.w, w, d.y, dy, d.conv,
-                                              (cudnnConvolutionBwdDataAlgo_t)ch.algo, ws,
-                                              (size_t)ch.workspace, llx_cuda_beta(c, 0), d.x, dx->data),
-                 "cudnnConvolutionBackwardData");
+     * every path. */
+    if (prec != LLX_PRECISION_F32) {
+        LLX_TRY(backward_half(c, g, prec, d, err));
+    } else {
+        bool done = false;
+        if (dw) LLX_TRY(run_graph(be, g, DIR_BWD_FILTER, llx_cuda_fresh(c, 1), x, dw->data, dy, &done, err));
+        if (dw && !done) {
+            conv_choice ch;
+            LLX_TRY(algo_for(be, g, prec, d, DIR_BWD_FILTER, &ch, err));
+            void *ws = nullptr;
+            LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
+            CONV_TRY(cudnnConvolutionBackwardFilter(h, &k_one, d.x, x, d.y, dy, d.conv,
+                                                    (cudnnConvolutionBwdFilterAlgo_t)ch.algo, ws,
+                                                    (size_t)ch.workspace, llx_cuda_beta(c, 1), d.w, dw->data),
+                     "cudnnConvolutionBackwardFilter");
+        }
+        done = false;
+        if (dx) LLX_TRY(run_graph(be, g, DIR_BWD_DATA, llx_cuda_fresh(c, 0), dx->data, w, dy, &done, err));
+        if (dx && !done) {
+            conv_choice ch;
+            LLX_TRY(algo_for(be, g, prec, d, DIR_BWD_DATA, &ch, err));
+            void *ws = nullptr;
+            LLX_TRY(llx_cuda_scratch(be, (size_t)ch.workspace, &ws, err));
+            CONV_TRY(cudnnConvolutionBackwardData(h, &k_one, d.w, w, d.y, dy, d.conv,
+                                                  (cudnnConvolutionBwdDataAlgo_t)ch.algo, ws,
+                                                  (size_t)ch.workspace, llx_cuda_beta(c, 0), d.x, dx->data),
+                     "cudnnConvolutionBackwardData");
+        }
     }
     if (db)
-        CONV_TRY(cudnnConvolutionBackwardBias(h, &k_one, d.y, dy, llx_cuda_beta(c, 2), d.bias, db->data),
+        CONV_TRY(cudnnConvolutionBackwardBias(h, &k_one, d.y_f32(), dy, llx_cuda_beta(c, 2), d.bias, db->data),
                  "cudnnConvolutionBackwardBias");
     return LLX_OK;
 }
