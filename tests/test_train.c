@@ -123,6 +123,74 @@ static void test_training_learns(void)
     llx_doc_free(doc);
 }
 
+/* Mixed precision (train.precision, train.loss_scale): bf16 and fp16 convolutions learn as
+ * F32 does; fp16 scales the loss dynamically from 2^16 and bf16 not at all; the loss scale
+ * survives a checkpoint; a static scale that overflows skips every step and leaves the
+ * weights as they were. */
+static void test_mixed_precision(void)
+{
+    static const char *const extras[] = {", precision: bf16", ", precision: fp16"};
+    static const double scales[] = {1, 65536};
+    for (int k = 0; k < 2; k++) {
+        llx_doc *doc;
+        llx_error err = {0};
+        llx_trainer *t = open_trainer(experiment(extras[k]), &doc, &err);
+        CHECK_MSG(t != NULL, "%s", err.msg);
+        if (!t) return;
+        double best = 0;
+        llx_epoch_result r = {0};
+        for (int e = 0; e < 4; e++) {
+            CHECK_MSG(llx_trainer_epoch(t, &r, &err) == LLX_OK, "%s", err.msg);
+            best = fmax(best, r.val.accuracy);
+        }
+        printf("     %s: last train loss %.3f, best val acc %.3f, loss scale %g, %lld steps skipped in the last epoch\n",
+               extras[k] + 2, r.train_loss, best, r.loss_scale, (long long)r.skipped_steps);
+        CHECK_MSG(best > 0.6, "%s: best val accuracy %.3f (chance 0.14)", extras[k], best);
+        CHECK(r.loss_scale == scales[k] && r.skipped_steps == 0);
+        if (k == 1) {
+            char path[] = "/tmp/llx_test_ckpt_XXXXXX";
+            close(mkstemp(path));
+            llx_trainer_state s;
+            llx_trainer_get_state(t, &s);
+            s.loss_scale = 1024, s.loss_scale_good_steps = 7;
+            CHECK(llx_trainer_set_state(t, &s, &err) == LLX_OK);
+            CHECK_MSG(llx_checkpoint_save_trainer(t, path, "model: {}", &err) == LLX_OK, "%s", err.msg);
+            llx_doc *doc2;
+            llx_trainer *t2 = open_trainer(experiment(extras[k]), &doc2, &err);
+            CHECK(t2 && llx_checkpoint_load_trainer(t2, path, &err) == LLX_OK);
+            if (t2) llx_trainer_get_state(t2, &s);
+            CHECK(t2 && s.loss_scale == 1024 && s.loss_scale_good_steps == 7);
+            llx_trainer_free(t2);
+            llx_doc_free(doc2);
+            unlink(path);
+        }
+        llx_trainer_free(t);
+        llx_doc_free(doc);
+    }
+    llx_doc *doc;
+    llx_error err = {0};
+    llx_trainer *t = open_trainer(experiment(", precision: fp16, loss_scale: 1e30"), &doc, &err);
+    CHECK_MSG(t != NULL, "%s", err.msg);
+    if (!t) return;
+    llx_graph *g = llx_trainer_graph(t);
+    llx_tensor *w = llx_graph_value(g, llx_graph_find(g, "conv1.weight"));
+    float keep = ((float *)w->data)[0];
+    llx_epoch_result r;
+    CHECK_MSG(llx_trainer_epoch(t, &r, &err) == LLX_OK, "%s", err.msg);
+    CHECK_MSG(r.skipped_steps == 315 / 16 + 1 && r.loss_scale == 1e30, "%lld skipped, scale %g",
+              (long long)r.skipped_steps, r.loss_scale);
+    CHECK(((float *)w->data)[0] == keep);
+    llx_trainer_free(t);
+    llx_doc_free(doc);
+    CHECK(open_trainer(experiment(", loss_scale: lots"), &doc, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "train.yaml:20:");
+    CHECK_CONTAINS(err.msg, "key 'loss_scale': expected auto, none, dynamic or a positive number, got 'lots'");
+    llx_doc_free(doc);
+    CHECK(open_trainer(experiment(", precision: fp8"), &doc, &err) == NULL);
+    CHECK_CONTAINS(err.msg, "precision");
+    llx_doc_free(doc);
+}
+
 static void test_nan_stops_with_epoch_and_step(void)
 {
     llx_doc *doc;
@@ -309,6 +377,7 @@ int main(void)
     RUN(test_nan_stops_with_epoch_and_step);
     RUN(test_nan_later_restores_epoch_state);
     RUN(test_training_learns);
+    RUN(test_mixed_precision);
     fixture_rmtree(data_root);
     free(data_root);
     fixture_registry_close(reg);

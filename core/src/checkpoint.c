@@ -67,6 +67,8 @@ static llx_status save_file(llx_graph *g, llx_trainer *tr, const char *path, int
             llx_h5_f64_attr(f, "best_value", s.best_value) < 0 ||
             llx_h5_i64_attr(f, "best_epoch", s.best_epoch) < 0 ||
             llx_h5_i64_attr(f, "seed", (int64_t)llx_trainer_seed(tr)) < 0 ||
+            llx_h5_f64_attr(f, "loss_scale", s.loss_scale) < 0 ||
+            llx_h5_i64_attr(f, "loss_scale_good_steps", s.loss_scale_good_steps) < 0 ||
             llx_h5_str_attr(f, "rng",
                             "the loader's order and augmentation are a pure function of (seed, epoch, "
                             "sample index): the epoch attribute is the random state") < 0 ||
@@ -210,8 +212,8 @@ llx_status llx_checkpoint_load_trainer(llx_trainer *t, const char *path, llx_err
     hid_t f;
     LLX_TRY(open_checked(path, &f, err));
     llx_graph *g = llx_trainer_graph(t);
-    long long epoch = 0, first = 0, best_epoch = 0, seed = 0;
-    double best = 0;
+    long long epoch = 0, first = 0, best_epoch = 0, seed = 0, good_steps = 0;
+    double best = 0, loss_scale = 0; /* loss scaler: absent in checkpoints before it, then kept as configured */
     llx_status st = read_attr(f, "epoch", H5T_NATIVE_LLONG, &epoch, path, err);
     if (st == LLX_OK) st = read_attr(f, "first_step", H5T_NATIVE_LLONG, &first, path, err);
     if (st == LLX_OK) st = read_attr(f, "best_value", H5T_NATIVE_DOUBLE, &best, path, err);
@@ -220,6 +222,8 @@ llx_status llx_checkpoint_load_trainer(llx_trainer *t, const char *path, llx_err
     if (st == LLX_OK && (uint64_t)seed != llx_trainer_seed(t))
         st = llx_errorf(err, LLX_ERR_INVALID, "checkpoint %s: seed %lld, the experiment's is %llu", path, seed,
                         (unsigned long long)llx_trainer_seed(t));
+    if (st == LLX_OK && llx_h5_read_num(f, "loss_scale", H5T_NATIVE_DOUBLE, &loss_scale) >= 0)
+        st = read_attr(f, "loss_scale_good_steps", H5T_NATIVE_LLONG, &good_steps, path, err);
     if (st == LLX_OK) st = load_params(f, g, path, NULL, NULL, NULL, err);
     hid_t group = -1;
     if (st == LLX_OK && (group = H5Gopen2(f, "optimizer", H5P_DEFAULT)) < 0)
@@ -232,7 +236,8 @@ llx_status llx_checkpoint_load_trainer(llx_trainer *t, const char *path, llx_err
     if (group >= 0) H5Gclose(group);
     H5Fclose(f);
     if (st != LLX_OK) return st;
-    llx_trainer_state s = {.epoch = (int)epoch, .first_step = first != 0, .best_value = best, .best_epoch = (int)best_epoch};
+    llx_trainer_state s = {.epoch = (int)epoch, .first_step = first != 0, .best_value = best, .best_epoch = (int)best_epoch,
+                           .loss_scale = loss_scale, .loss_scale_good_steps = good_steps};
     st = llx_trainer_set_state(t, &s, err);
     if (st != LLX_OK) llx_error_prefix(err, "checkpoint %s", path);
     return st;

@@ -24,6 +24,7 @@ struct llx_trainer {
     llx_tensor **w_list, **grad_list, **velocity_list; /* the n_params tensors, for llx_sgd_update_all */
     void *velocity_arena;
     bool first_step;
+    llx_loss_scaler scaler; /* train.loss_scale (none unless mixed precision asks) */
     int epoch; /* epochs done */
     double best_value;
     int best_epoch;
@@ -56,7 +57,11 @@ static llx_status pick_backend(llx_trainer *t, llx_error *err)
     int threads = t->opt.threads > 0 ? t->opt.threads : t->cfg.threads;
     LLX_TRY(llx_backend_create(dev, threads, &t->be, err));
     t->be->tf32 = t->cfg.tf32;
+    t->be->conv_precision = t->cfg.precision;
     fprintf(t->opt.log, "device: %s -> %s (%s)\n", dev, t->be->name, t->be->describe(t->be));
+    if (t->cfg.precision != LLX_PRECISION_F32)
+        fprintf(t->opt.log, "precision: %s convolutions (F32 accumulation, F32 tensors and weights), loss scale %s\n",
+                llx_precision_name(t->cfg.precision), llx_loss_scale_kind_name(t->cfg.loss_scale));
     return LLX_OK;
 }
 
@@ -140,7 +145,7 @@ static llx_status prepare_optimizer(llx_trainer *t, llx_error *err)
         t->velocity_list[p] = &t->velocity[p];
     }
     t->first_step = true;
-    return LLX_OK;
+    return llx_loss_scaler_init(&t->scaler, t->be, t->cfg.loss_scale, t->cfg.loss_scale_value, err);
 }
 
 /* The device accumulator of llx_batch_stats_add for the 7 classes. */
@@ -202,6 +207,7 @@ void llx_trainer_free(llx_trainer *t)
     }
     if (t->velocity_arena) t->be->free(t->be, t->velocity_arena);
     if (t->stats.data) t->be->free(t->be, t->stats.data);
+    llx_loss_scaler_free(&t->scaler);
     for (size_t i = 0; t->snapshot && t->g && i < llx_graph_node_count(t->g); i++) free(t->snapshot[i]);
     free(t->snapshot);
     free(t->velocity_snapshot);
@@ -276,6 +282,16 @@ static int64_t confusion_correct(const llx_confusion *c)
     return n;
 }
 
+/* Backward from the loss, seeded with the loss scale S (1 without loss scaling), and the
+ * unscaling of the parameter gradients; *take_step false: they are not finite, skip the step. */
+static llx_status scaled_backward(llx_trainer *t, bool *take_step, llx_error *err)
+{
+    const float seed = llx_loss_scaler_seed(&t->scaler);
+    LLX_TRY(llx_graph_backward_seed(t->g, t->loss, &seed, err));
+    llx_tensor grads = llx_graph_param_grads(t->g);
+    return llx_loss_scaler_unscale(&t->scaler, &grads, take_step, err);
+}
+
 /* One optimiser step over every parameter (one fused launch on the GPU). */
 static llx_status sgd_step(llx_trainer *t, double lr, llx_error *err)
 {
@@ -326,7 +342,7 @@ static llx_status train_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *er
 {
     LLX_TRY(llx_loader_start(t->train_loader, t->epoch, err));
     LLX_TRY(t->be->memset_zero(t->be, t->stats.data, llx_tensor_bytes(&t->stats), err));
-    int64_t steps = llx_loader_batches(t->train_loader), seen = 0, i = 0;
+    int64_t steps = llx_loader_batches(t->train_loader), seen = 0, i = 0, skipped_before = t->scaler.skipped;
     double start = now_seconds(), last_read = start, loss_sum;
     llx_confusion c;
     for (;; i++) {
@@ -343,8 +359,9 @@ static llx_status train_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *er
         LLX_TRY(llx_graph_forward(t->g, true, err));
         LLX_TRY(stats_add(t, 1, err));
         LLX_TRY(llx_graph_zero_grad(t->g, err));
-        LLX_TRY(llx_graph_backward(t->g, t->loss, err));
-        LLX_TRY(sgd_step(t, lr, err));
+        bool take_step;
+        LLX_TRY(scaled_backward(t, &take_step, err));
+        if (take_step) LLX_TRY(sgd_step(t, lr, err));
         seen += n;
         double now = now_seconds();
         bool line_due = t->opt.live ? now - last_read >= LIVE_REFRESH_S
@@ -361,6 +378,11 @@ static llx_status train_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *er
     r->train_loss = loss_sum / (double)(seen ? seen : 1);
     r->train_accuracy = (double)confusion_correct(&c) / (double)(seen ? seen : 1);
     r->images_per_second = (double)seen / r->seconds;
+    r->skipped_steps = t->scaler.skipped - skipped_before;
+    r->loss_scale = t->scaler.scale;
+    if (t->scaler.kind != LLX_LOSS_SCALE_NONE)
+        fprintf(t->opt.log, "loss scale %g (%s): %lld of %lld steps skipped for non-finite gradients\n",
+                t->scaler.scale, llx_loss_scale_kind_name(t->scaler.kind), (long long)r->skipped_steps, (long long)i);
     return LLX_OK;
 }
 
@@ -475,7 +497,8 @@ llx_status llx_trainer_predict(llx_trainer *t, const float *x, int n, double *pr
 void llx_trainer_get_state(const llx_trainer *t, llx_trainer_state *s)
 {
     *s = (llx_trainer_state){.epoch = t->epoch, .first_step = t->first_step, .best_value = t->best_value,
-                             .best_epoch = t->best_epoch};
+                             .best_epoch = t->best_epoch, .loss_scale = t->scaler.scale,
+                             .loss_scale_good_steps = t->scaler.good_steps};
 }
 
 llx_status llx_trainer_set_state(llx_trainer *t, const llx_trainer_state *s, llx_error *err)
@@ -487,6 +510,10 @@ llx_status llx_trainer_set_state(llx_trainer *t, const llx_trainer_state *s, llx
     t->first_step = s->first_step;
     t->best_value = s->best_value;
     t->best_epoch = s->best_epoch;
+    if (s->loss_scale > 0 && t->scaler.kind != LLX_LOSS_SCALE_NONE) {
+        t->scaler.scale = s->loss_scale;
+        t->scaler.good_steps = s->loss_scale_good_steps;
+    }
     return LLX_OK;
 }
 

@@ -6,7 +6,8 @@
  *     test:  {format: fer2013, root: "${FER2013}"}   # optional
  *     size: 48, channels: 3, pad: 4, flip: true, test_crops: ten, mean: [..], std: [..]
  *   train: {epochs: 60, batch: 256, lr: 0.01, momentum: 0.9, weight_decay: 5e-4,
- *           schedule: exponential, gamma: 0.9, seed: 1, device: auto}
+ *           schedule: exponential, gamma: 0.9, seed: 1, device: auto,
+ *           precision: bf16, loss_scale: auto}
  *   eval:  {select: abaw}
  */
 #include <stdio.h>
@@ -50,6 +51,12 @@ static const llx_key_spec train_keys[] = {
     {"device", LLX_KEY_STRING, "auto", "auto, cpu or cuda"},
     {"threads", LLX_KEY_INT, "0", "CPU threads (0: all cores)"},
     {"tf32", LLX_KEY_BOOL, "true", "GPU: TF32 tensor-core math in convolutions and linear layers (false: full fp32)"},
+    {"precision", LLX_KEY_STRING, "fp32",
+     "mixed precision: fp32, bf16 or fp16 operands and results of the convolutions (F32 accumulation, F32 "
+     "tensors between ops and F32 master weights; GPU: cuDNN's half tensor cores, channels-last)"},
+    {"loss_scale", LLX_KEY_ANY, "auto",
+     "auto (dynamic for fp16, none otherwise), none, dynamic, or a number (static): the loss is scaled by it for "
+     "backward and the gradients unscaled; a step with non-finite gradients is skipped"},
     {"class_weights", LLX_KEY_ANY, "", "loss weights: none, balanced, or 7 numbers"},
     {"init_from", LLX_KEY_STRING, "", "checkpoint to start from (fine-tuning; fc.* of another size is skipped)"},
     {0},
@@ -134,6 +141,37 @@ static llx_status read_class_weights(const llx_cfg *t, train_config *c, llx_erro
     return LLX_OK;
 }
 
+llx_status llx_train_read_precision(const llx_cfg *t, llx_precision *precision, llx_loss_scale_kind *kind,
+                                    double *scale, llx_error *err)
+{
+    static const char *const names[] = {"fp32", "bf16", "fp16", NULL};
+    _Static_assert(LLX_PRECISION_COUNT == 3, "precision names");
+    int p;
+    LLX_TRY(llx_schema_choice(t, "train", train_keys, "precision", names, &p, err));
+    *precision = (llx_precision)p;
+    /* loss_scale: auto, none, dynamic or a positive number (static) */
+    const llx_cfg *v = t ? llx_cfg_get(t, "loss_scale") : NULL;
+    const char *text = v && llx_cfg_kind_of(v) == LLX_CFG_SCALAR ? llx_cfg_str(v) : "auto";
+    *scale = 0;
+    if (!v || llx_cfg_kind_of(v) == LLX_CFG_NULL || strcmp(text, "auto") == 0)
+        *kind = *precision == LLX_PRECISION_F16 ? LLX_LOSS_SCALE_DYNAMIC : LLX_LOSS_SCALE_NONE;
+    else if (strcmp(text, "none") == 0)
+        *kind = LLX_LOSS_SCALE_NONE;
+    else if (strcmp(text, "dynamic") == 0)
+        *kind = LLX_LOSS_SCALE_DYNAMIC;
+    else {
+        char loc[512];
+        if (llx_cfg_kind_of(v) != LLX_CFG_SCALAR || llx_cfg_as_double(v, "loss_scale", scale, NULL) != LLX_OK ||
+            !(*scale > 0) || !(*scale < 0x1p127))
+            return llx_errorf(err, LLX_ERR_INVALID,
+                              "%skey 'loss_scale': expected auto, none, dynamic or a positive number, got '%s'",
+                              llx_cfg_loc_str(v, loc, sizeof loc),
+                              llx_cfg_kind_of(v) == LLX_CFG_SCALAR ? text : "a list or map");
+        *kind = LLX_LOSS_SCALE_STATIC;
+    }
+    return LLX_OK;
+}
+
 static llx_status read_train(const llx_cfg *t, train_config *c, llx_error *err)
 {
     LLX_TRY(llx_schema_check(t, "train", train_keys, NULL, err));
@@ -159,6 +197,7 @@ static llx_status read_train(const llx_cfg *t, train_config *c, llx_error *err)
     LLX_TRY(llx_schema_str(t, "train", train_keys, "device", &c->device, err));
     LLX_TRY(llx_schema_int(t, "train", train_keys, "threads", &threads, err));
     LLX_TRY(llx_schema_bool(t, "train", train_keys, "tf32", &c->tf32, err));
+    LLX_TRY(llx_train_read_precision(t, &c->precision, &c->loss_scale, &c->loss_scale_value, err));
     if (epochs < 1 || batch < 1)
         return llx_errorf(err, LLX_ERR_INVALID, "train: epochs (%lld) and batch (%lld) must be positive",
                           (long long)epochs, (long long)batch);

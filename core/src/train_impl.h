@@ -4,6 +4,7 @@
 #define LLX_TRAIN_IMPL_H
 
 #include "llx/loader.h"
+#include "llx/loss_scale.h"
 #include "llx/schema.h"
 #include "llx/train.h"
 
@@ -15,6 +16,9 @@ typedef struct train_config {
     llx_sgd_params sgd;
     bool decay_bn_bias;
     bool tf32; /* GPU: TF32 math in convolutions and linear layers (backend.tf32) */
+    llx_precision precision;        /* of the convolutions (backend.conv_precision) */
+    llx_loss_scale_kind loss_scale; /* and its S (static) or first S (dynamic) */
+    double loss_scale_value;
     llx_schedule schedule;
     bool balanced_weights;
     double class_weights[LLX_NUM_CLASSES];

@@ -1,12 +1,16 @@
 /* cmd_bench.c: `llx bench EXP.yaml`: training and inference images/s of an
  * experiment's network on random data, peak memory, and where a training step
- * spends its time, per op type (the graph's profiler). */
+ * spends its time, per op type (the graph's profiler). The experiment's
+ * train.precision and train.loss_scale apply as in training (--set
+ * train.precision=bf16): a step with loss scaling unscales the gradients and
+ * reads the flag back, as the trainer's does. */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 
 #include "cli.h"
+#include "llx/train.h"
 
 #define MAX_SETS 64
 #define MAX_OPS 64
@@ -99,6 +103,7 @@ typedef struct bench {
     int batch, threads;
     const char *device;
     bool no_tf32;
+    llx_loss_scaler scaler; /* train.loss_scale */
 } bench;
 
 static void bench_free(bench *b)
@@ -111,6 +116,7 @@ static void bench_free(bench *b)
     free(b->grad_list);
     free(b->velocity_list);
     llx_graph_free(b->g);
+    llx_loss_scaler_free(&b->scaler);
     if (b->be) llx_backend_free(b->be);
 }
 
@@ -126,7 +132,10 @@ static llx_status pick_backend(bench *b, const llx_cfg *root, llx_error *err)
     }
     LLX_TRY(llx_backend_create(dev, b->threads, &b->be, err));
     b->be->tf32 = !b->no_tf32;
-    return LLX_OK;
+    llx_loss_scale_kind kind;
+    double scale;
+    LLX_TRY(llx_train_read_precision(train, &b->be->conv_precision, &kind, &scale, err));
+    return llx_loss_scaler_init(&b->scaler, b->be, kind, scale, err);
 }
 
 /* Random input in [-1, 1) and labels in [0, classes): xorshift64, fixed seed. */
@@ -202,7 +211,12 @@ static llx_status train_step(bench *b, bool first, double *sgd_s, llx_error *err
     const llx_sgd_params sp = {.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4};
     LLX_TRY(llx_graph_zero_grad(b->g, err));
     LLX_TRY(llx_graph_forward(b->g, true, err));
-    LLX_TRY(llx_graph_backward(b->g, b->loss, err));
+    const float seed = llx_loss_scaler_seed(&b->scaler);
+    LLX_TRY(llx_graph_backward_seed(b->g, b->loss, &seed, err));
+    llx_tensor grads = llx_graph_param_grads(b->g);
+    bool take_step;
+    LLX_TRY(llx_loss_scaler_unscale(&b->scaler, &grads, &take_step, err));
+    (void)take_step; /* a skipped step is still timed as a full one */
     double t0 = 0;
     if (sgd_s) {
         LLX_TRY(b->be->sync(b->be, err));
@@ -293,9 +307,10 @@ static void print_report(const bench_args *a, const bench *b, const bench_result
     char params[32];
     printf("llx bench %s: batch %d, input %lldx%lldx%lld, %s, median of %d steps after %d warm-up\n", a->exp, b->batch,
            (long long)in.dim[1], (long long)in.dim[2], (long long)in.dim[3], b->be->describe(b->be), a->steps, a->warmup);
-    printf("network: %s parameters, %.1f M MACs per sample\n\n",
+    printf("network: %s parameters, %.1f M MACs per sample; convolutions in %s, loss scale %s\n\n",
            cli_thousands(llx_graph_param_count(b->g), params, sizeof params),
-           (double)llx_graph_macs(b->g) / 1e6 / b->batch);
+           (double)llx_graph_macs(b->g) / 1e6 / b->batch, llx_precision_name(b->be->conv_precision),
+           llx_loss_scale_kind_name(b->scaler.kind));
     printf("%-10s %12s %12s\n", "pass", "images/s", "ms/batch");
     printf("%-10s %12.1f %12.2f\n", "train", b->batch / r->train_step_s, 1e3 * r->train_step_s);
     printf("%-10s %12.1f %12.2f\n", "inference", b->batch / r->infer_step_s, 1e3 * r->infer_step_s);

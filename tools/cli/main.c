@@ -52,6 +52,7 @@ static const cli_command commands[] = {
      "  memory (the process's RSS, and what llx allocated on the device, cuDNN scratch included);\n"
      "  and the time of a training step per op type.\n"
      "  --no-tf32  GPU: full fp32 math in convolutions and linear layers (default: TF32)\n"
+     "  Mixed precision as in training: --set train.precision=bf16 (or fp16, with train.loss_scale)\n"
      "  --csv  one line instead: llx,<exp>,<batch>,<train img/s>,<infer img/s>,<peak MiB>, the peak\n"
      "         being llx's device memory on a GPU (as torch.cuda.max_memory_allocated), RSS on the CPU\n",
      cmd_bench},

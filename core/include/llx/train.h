@@ -12,6 +12,7 @@
 
 #include "llx/graph.h"
 #include "llx/loader.h"
+#include "llx/loss_scale.h"
 #include "llx/metrics.h"
 
 /* ---- learning-rate schedules ---- */
@@ -62,6 +63,10 @@ typedef struct llx_epoch_result {
     llx_metrics val;
     llx_confusion val_confusion;
     bool best; /* the best epoch so far by eval.select */
+    /* loss scaling (train.loss_scale, llx/loss_scale.h): steps of this epoch skipped for
+     * non-finite gradients, and S at its end (1 without loss scaling) */
+    int64_t skipped_steps;
+    double loss_scale;
 } llx_epoch_result;
 
 llx_status llx_trainer_create(const llx_registry *reg, const llx_doc *doc, const llx_train_options *o,
@@ -70,6 +75,10 @@ void llx_trainer_free(llx_trainer *t);
 
 /* Trains one epoch and evaluates on the validation split. */
 llx_status llx_trainer_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *err);
+/* The train: section's (t, may be NULL) precision and loss_scale keys, checked as the trainer
+ * reads them: the convolutions' precision, the loss scaling kind and its S (static) or 0. */
+llx_status llx_train_read_precision(const llx_cfg *t, llx_precision *precision, llx_loss_scale_kind *kind,
+                                    double *scale, llx_error *err);
 /* Epochs done, and the experiment's total. */
 int llx_trainer_epochs_done(const llx_trainer *t);
 int llx_trainer_epochs_total(const llx_trainer *t);
@@ -99,6 +108,8 @@ typedef struct llx_trainer_state {
     bool first_step;   /* no SGD step taken yet (the velocity starts as the first gradient) */
     double best_value; /* best eval.select value so far (-inf: none yet) */
     int best_epoch;    /* its epoch (0: none yet) */
+    double loss_scale; /* the loss scaler's S (llx/loss_scale.h); set_state: <= 0 keeps S */
+    int64_t loss_scale_good_steps; /* and its finite steps since S last changed */
 } llx_trainer_state;
 
 void llx_trainer_get_state(const llx_trainer *t, llx_trainer_state *s);
