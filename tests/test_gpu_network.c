@@ -21,9 +21,13 @@
  *   3. Eval-mode forward (running statistics): logits.
  *   4. A short last batch (5 of the 8 planned, llx_graph_set_batch): loss, logits, gradients.
  *   5. TF32 on: a training forward: logits.
+ *   6. Mixed precision, bf16 then fp16 convolutions on both backends (llx/precision.h: the CPU
+ *      rounds operands and results as the GPU does): training forward + backward; the GPU's
+ *      logits and parameter gradients must be as close to the CPU's F32 pass as the CPU's own
+ *      mixed-precision pass is (mixed_precision_pass says why and how).
  * ResNet-18 (experiments/resnet18.yaml, 7 classes, size=64, batch 2), TF32 off: training
  * forward + backward (loss, logits, running statistics, every gradient), then the eval-mode
- * forward (logits).
+ * forward (logits), then step 6.
  *
  * ReLU decisions. A pre-activation within float rounding of zero can come out negative on
  * one backend and positive on the other (another summation order). Its ReLU then passes the
@@ -54,6 +58,16 @@
  *             1,000 fold (1e-6 / 1e-3); for the weights, 100 fold (1e-6 / 1e-4), which the
  *             velocity check of the same step still holds to 1,000.
  *   TF32 on:  logits                                                        <= 1e-2 (TOL_TF32)
+ *   bf16 / fp16 convolutions: the GPU's distance to the CPU's F32 pass within 1/3 to 3 times
+ *             the CPU's own (MIXED_RATIO, logits and all gradients): on the CPU alone, a
+ *             handful of rounding flips at the input moved the narrow nets' gradients by
+ *             3-13 % and ResNet-18's (batch 2) by up to 37 %, the size of the mixed-precision
+ *             error itself (the CPU's bf16 gradients are 8-15 % off its F32 ones, fp16's 3-6 %,
+ *             ResNet-18's 40 and 15 %), so no fixed tolerance tells a right GPU from a wrong
+ *             one. What dominates is ReLU decisions: pre-activations within a rounding of zero
+ *             go the other way, each moving the gradients by a fixed amount (about 1e-3, see
+ *             above); their number grows with the unit roundoff, so the error with its square
+ *             root: bf16's (2^-9) 2.75 times fp16's (2^-12), where sqrt(8) = 2.8.
  *
  * Without a CUDA device: "SKIP test_gpu_network: no CUDA device (...)", exit 77. */
 #include <math.h>
@@ -64,11 +78,16 @@
 #include "check.h"
 #include "gpu_check.h"
 #include "llx/llx.h"
+#include "llx/loss_scale.h"
 #include "llx_fixture.h"
 
 #define TOL_VAL 1e-4
 #define TOL_GRAD 1e-3
 #define TOL_TF32 1e-2
+#define MIXED_RATIO 3.0 /* mixed precision: the GPU's error against the CPU's (step 6) */
+/* fp16's loss scale here: 2^16 (training's first S) overflows ResNet-18's stem weight gradient
+ * in fp16 (dynamic scaling would back off); 2^10 keeps every gradient in range */
+#define MIXED_F16_LOSS_SCALE 1024.0f
 /* BN parameter gradients, |gpu - cpu| per value against A_c or B_c (top): 16 u, over what a
  * tree-summed float reduction lost on an H200 (2.8e-8), and tight enough that only channels
  * cancelling over 1,000 fold (TOL_GRAD / TOL_SUM) get more room than the relative rule gives. */
@@ -380,7 +399,8 @@ static void feed(const net *c, const net *g, uint64_t seed)
 }
 
 /* Forward (and backward from the loss after zeroing parameter gradients) on both. */
-static bool run_both(const char *ctx, const net *c, const net *g, bool training, bool backward)
+/* seed: d(loss)/d(loss) of backward, S with loss scaling (llx/loss_scale.h), else 1. */
+static bool run_both_seeded(const char *ctx, const net *c, const net *g, bool training, bool backward, float seed)
 {
     llx_error err = {0};
     const net *nets[2] = {c, g};
@@ -388,13 +408,18 @@ static bool run_both(const char *ctx, const net *c, const net *g, bool training,
         llx_graph *gr = nets[k]->g;
         llx_status st = llx_graph_forward(gr, training, &err);
         if (st == LLX_OK && backward) st = llx_graph_zero_grad(gr, &err);
-        if (st == LLX_OK && backward) st = llx_graph_backward(gr, nets[k]->loss, &err);
+        if (st == LLX_OK && backward) st = llx_graph_backward_seed(gr, nets[k]->loss, &seed, &err);
         if (st == LLX_OK) st = nets[k]->be->sync(nets[k]->be, &err);
         CHECK_MSG(st == LLX_OK, "%s: %s %s: %s", ctx, nets[k]->be->name,
                   backward ? "forward/backward" : "forward", err.msg);
         if (st != LLX_OK) return false;
     }
     return true;
+}
+
+static bool run_both(const char *ctx, const net *c, const net *g, bool training, bool backward)
+{
+    return run_both_seeded(ctx, c, g, training, backward, 1.0f);
 }
 
 static llx_status sgd_step(net *n, bool first_step, llx_error *err)
@@ -594,6 +619,73 @@ static void compare_after_step(const char *ctx, const char *what, const net *c, 
     report(ctx, label, &wv, TOL_GRAD);
 }
 
+/* The logits (what = 0) or all parameter gradients as one vector (their arena) of net n. */
+static double *fetch_mixed(const net *n, int what, int64_t *count)
+{
+    llx_tensor t = what ? llx_graph_param_grads(n->g) : *llx_graph_value(n->g, n->logits);
+    *count = llx_tensor_numel(&t);
+    return fetch(n, &t);
+}
+
+/* Step 6, for bf16 then fp16 convolutions. The rounding noise of a mixed-precision pass is
+ * not small: each convolution's result is a half value, so two correct implementations that
+ * sum in different F32 orders land on neighbouring halves here and there, and through tens of
+ * layers (BN's backward cancels) those differences grow to the size of the rounding error
+ * itself. So the GPU is held to the CPU's own accuracy, not to its values: from the same state
+ * and batch, the CPU runs the training pass in F32 (the reference) and in the precision, the
+ * GPU in the precision, and the GPU's normwise distance to the reference, for the logits and
+ * for all parameter gradients together, must be within a factor MIXED_RATIO of the CPU's,
+ * either way: a wrong layout or a missing cast is far worse than the CPU, a pass that stayed
+ * in F32 is far better. fp16's backward is seeded with MIXED_F16_LOSS_SCALE, as training
+ * scales the loss (unscaled, its small gradients fall into fp16's subnormals); all three
+ * passes use the same seed, so the distances compare as they are. The backends go back to
+ * F32 after. */
+static void mixed_precision_pass(const char *ctx, net *c, net *g)
+{
+    llx_error err = {0};
+    for (int p = LLX_PRECISION_BF16; p <= LLX_PRECISION_F16; p++) {
+        const char *name = llx_precision_name((llx_precision)p);
+        const float seed = p == LLX_PRECISION_F16 ? MIXED_F16_LOSS_SCALE : 1.0f;
+        copy_state(c, g);
+        feed(c, g, 60 + (uint64_t)p);
+        cpu->conv_precision = gpu->conv_precision = LLX_PRECISION_F32;
+        llx_status st = llx_graph_forward(c->g, true, &err);
+        if (st == LLX_OK) st = llx_graph_zero_grad(c->g, &err);
+        if (st == LLX_OK) st = llx_graph_backward_seed(c->g, c->loss, &seed, &err);
+        CHECK_MSG(st == LLX_OK, "%s: cpu f32 reference pass: %s", ctx, err.msg);
+        int64_t n[2];
+        double *ref[2] = {fetch_mixed(c, 0, &n[0]), fetch_mixed(c, 1, &n[1])};
+        cpu->conv_precision = gpu->conv_precision = (llx_precision)p;
+        /* BN's running statistics moved in the reference pass; training mode does not read them */
+        if (st == LLX_OK && ref[0] && ref[1] && run_both_seeded(ctx, c, g, true, true, seed)) {
+            static const char *const what[2] = {"logits", "all gradients"};
+            for (int k = 0; k < 2; k++) {
+                int64_t m;
+                double *vc = fetch_mixed(c, k, &m), *vg = fetch_mixed(g, k, &m);
+                if (!vc || !vg) {
+                    free(vc), free(vg);
+                    continue;
+                }
+                double e_cpu = gpu_diff_of(vc, ref[k], m, 1).rel, e_gpu = gpu_diff_of(vg, ref[k], m, 1).rel;
+                double cross = gpu_diff_of(vg, vc, m, 1).rel;
+                bool ok = e_gpu <= MIXED_RATIO * e_cpu + 1e-7 && e_gpu >= e_cpu / MIXED_RATIO;
+                char label[64];
+                snprintf(label, sizeof label, "%s [%s conv]", what[k], name);
+                printf("     %-4s %-36s %-28s off f32 by %.2e (cpu %.2e, ratio %.2f), gpu-cpu %.2e; "
+                       "ratio within 1/%g..%g\n", ok ? "ok" : "FAIL", ctx, label, e_gpu, e_cpu,
+                       e_cpu > 0 ? e_gpu / e_cpu : INFINITY, cross, MIXED_RATIO, MIXED_RATIO);
+                CHECK_MSG(ok, "%s: %s: the gpu is %.3g off the f32 reference, the cpu %.3g", ctx, label, e_gpu,
+                          e_cpu);
+                free(vc);
+                free(vg);
+            }
+        }
+        free(ref[0]);
+        free(ref[1]);
+    }
+    cpu->conv_precision = gpu->conv_precision = LLX_PRECISION_F32;
+}
+
 /* ------------------------------------------------------------------ narrow ResNet */
 
 static void narrow_case(const char *attention)
@@ -663,6 +755,9 @@ static void narrow_case(const char *attention)
         report(ctx, "train fwd logits [tf32 on]", &w, TOL_TF32);
     }
     gpu->tf32 = false;
+
+    /* 6. mixed precision */
+    mixed_precision_pass(ctx, &c, &g);
     net_free(&c);
     net_free(&g);
 }
@@ -690,6 +785,7 @@ static void test_resnet18(void)
     }
     if (run_both(ctx, &c, &g, false, false))
         compare_forward(ctx, "eval fwd [tf32 off]", &c, &g, false, TOL_VAL);
+    mixed_precision_pass(ctx, &c, &g);
     net_free(&c);
     net_free(&g);
 }
