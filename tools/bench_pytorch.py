@@ -32,6 +32,12 @@ itself, with the attention module set into every BasicBlock at the place of llx'
 basic_block `attention:` hook (after bn2, before the residual add, called as
 attn(cur, pre, shortcut)); its parameter names and shapes are checked against the
 golden ResNet above.
+--amp bf16|fp16: mixed precision as PyTorch users run it: forward and loss under
+torch.autocast with that dtype (convolutions and matmuls in half, their outputs kept in
+half between ops), fp16 with a GradScaler; --channels-last: the network and input in
+channels-last memory format. llx's train.precision rounds only the convolutions'
+operands and results and keeps F32 tensors between ops, so this is the speed
+PyTorch's fuller mixed precision reaches, not the same arithmetic.
 --profile N: after the timing, N more training steps under torch.profiler, and a table on
 stderr of the device time per step of each aten op (self time: the kernels it launched
 itself), the largest first, to set beside llx bench's time per op type.
@@ -163,6 +169,8 @@ def main():
                    help="resnet18 from torchvision.models (attention set into its blocks)")
     p.add_argument("--no-tf32", action="store_true", help="cuda: fp32 convolutions and matmuls")
     p.add_argument("--no-cudnn-benchmark", action="store_true", help="cuda: no cuDNN autotuning")
+    p.add_argument("--amp", choices=["bf16", "fp16"], help="autocast forward and loss (fp16: GradScaler)")
+    p.add_argument("--channels-last", action="store_true", help="network and input channels-last")
     p.add_argument("--profile", type=int, default=0, metavar="N",
                    help="then N training steps under torch.profiler: device time per aten op")
     a = p.parse_args()
@@ -184,20 +192,39 @@ def main():
               % (torch.cuda.get_device_name(), torch.__version__, torch.backends.cudnn.version(),
                  torch.backends.cudnn.benchmark, torch.backends.cudnn.allow_tf32,
                  torch.backends.cuda.matmul.allow_tf32), file=sys.stderr)
+    if a.amp or a.channels_last:
+        print("bench_pytorch: autocast %s, channels-last %s" % (a.amp or "off", a.channels_last), file=sys.stderr)
     torch.manual_seed(1)
     net = (build_torchvision(a.attention) if a.torchvision else build(a.model, a.attention)).to(dev)
     x = torch.rand(a.batch, 3, a.size, a.size, device=dev) * 2 - 1
+    if a.channels_last:
+        net = net.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
     y = torch.randint(0, 7, (a.batch,), device=dev)
     opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     loss_fn = nn.CrossEntropyLoss()
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.amp)
+    scaler = None
+    if a.amp == "fp16":  # torch.amp.GradScaler since torch 2.3; torch.cuda.amp's before
+        scaler = torch.amp.GradScaler(a.device) if hasattr(torch.amp, "GradScaler") else torch.cuda.amp.GradScaler()
+
+    def autocast():
+        return torch.autocast(a.device, dtype=amp_dtype, enabled=amp_dtype is not None)
 
     def train_step():
         opt.zero_grad()
-        loss_fn(net(x), y).backward()
-        opt.step()
+        with autocast():
+            loss = loss_fn(net(x), y)
+        if scaler:
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+        else:
+            loss.backward()
+            opt.step()
 
     def infer():
-        with torch.no_grad():
+        with torch.no_grad(), autocast():
             net(x)
 
     net.train()

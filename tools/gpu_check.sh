@@ -19,9 +19,12 @@
 #      default and llx's), the same steps and warm-up; one CSV line each in bench.csv. ROUNDS
 #      rounds of llx, PyTorch and llx with OPTIN_ENV, then llx with LEGACY_ENV once; in round
 #      1 PyTorch also profiles 5 steps (its device time per aten op, in bench.log)
+#      Then mixed precision (MIXED=1, the default): llx with train.precision bf16 and fp16 (half
+#      convolutions, F32 between ops) against PyTorch's autocast in the same dtype, channels-last
 #   6. FER2013 (experiments/fer2013_narrow.yaml) trained with --device cuda on the carried subset,
-#      for the epochs of the CPU reference in tools/gpu_check_notes.md, with the defaults and
-#      again with OPTIN_ENV (both in fer2013_gpu.log; run.h5 and history.csv of the first)
+#      for the epochs of the CPU reference in tools/gpu_check_notes.md, with the defaults, again
+#      with OPTIN_ENV, and (MIXED=1) with train.precision=bf16 (all in fer2013_gpu.log; run.h5
+#      and history.csv of the first)
 #   7. one table: card, images/s of both and their ratio, FER2013 test accuracy GPU vs CPU
 #
 # A step that fails is reported and the independent steps after it still run; each step has a
@@ -32,10 +35,11 @@
 # Environment: OUT; PYTHON (python3); DEVICE (cuda; cpu rehearses the whole script on a machine
 # without a GPU, e.g. DEVICE=cpu BATCH=2 STEPS=1 WARMUP=0 FER_EPOCHS=1); BATCH (256), STEPS (10),
 # WARMUP (3); ROUNDS (2); time limits in seconds: T_TESTS (30 per test run, 3 runs; 8-11 s on
-# the H200), T_BENCH (20 per llx benchmark, 4 * ROUNDS + 2 runs; 3-4 s), T_TORCH (45 per
-# PyTorch benchmark, 2 * ROUNDS runs; 19-24 s, mostly start-up and cuDNN's autotuning), T_FER
-# (40 per training run, 2 runs; 10 s), and DEADLINE (540) for the whole script: past it the
-# steps left are skipped and the summary is still written. About 4 minutes when nothing hangs.
+# the H200), T_BENCH (20 per llx benchmark, 4 * ROUNDS + 2 (+ 4 mixed) runs; 3-4 s), T_TORCH
+# (45 per PyTorch benchmark, 2 * ROUNDS (+ 4 mixed) runs; 19-24 s, mostly start-up and cuDNN's
+# autotuning), T_FER (40 per training run, 2 (+ 1 mixed) runs; 10 s), and DEADLINE (540) for
+# the whole script: past it the steps left are skipped and the summary is still written. About
+# 4 minutes when nothing hangs, 6 with MIXED=1 (the default; MIXED=0 leaves mixed precision out).
 # OPTIN_ENV, LEGACY_ENV (see step 4); LLX_FER2013 (image folders, used when no
 # .gpu/fer2013.tar.xz was carried); FER_EPOCHS (default: the CPU reference's).
 set -uo pipefail
@@ -89,7 +93,7 @@ notes=$src/tools/gpu_check_notes.md
 python=${PYTHON:-python3}
 device=${DEVICE:-cuda} batch=${BATCH:-256} steps=${STEPS:-10} warmup=${WARMUP:-3}
 t_tests=${T_TESTS:-30} t_bench=${T_BENCH:-20} t_torch=${T_TORCH:-45} t_fer=${T_FER:-40}
-rounds=${ROUNDS:-2} deadline=${DEADLINE:-540}
+rounds=${ROUNDS:-2} deadline=${DEADLINE:-540} mixed=${MIXED:-1}
 optin_env=${OPTIN_ENV-LLX_CUDA_BN=llx}
 legacy_env=${LEGACY_ENV-LLX_CUDNN_API=legacy LLX_CUDA_MAXPOOL=cudnn LLX_CUDA_FRESH_GRADS=0}
 out=${OUT:-}
@@ -311,7 +315,8 @@ echo "system,model,size,batch,train_img_s,infer_img_s,peak_mib (llx: device memo
   > "$out/bench.csv"
 # bench_llx SYSTEM ATTENTION [VAR=VALUE...]: llx bench with those variables set (its full report,
 # with the time per op type and, under LLX_CUDA_VERBOSE, the convolution engines chosen, goes to
-# bench.log); bench_torch ATTENTION SYSTEM [ARGS...]: tools/bench_pytorch.py with those arguments
+# bench.log) and LLX_ARGS (e.g. --set train.precision=bf16) added to its arguments;
+# bench_torch ATTENTION SYSTEM [ARGS...]: tools/bench_pytorch.py with those arguments
 # (round 1: --profile 5, PyTorch's device time per aten op, beside llx's time per op type in
 # bench.log). One CSV line each goes to bench.csv:
 # SYSTEM,resnet18-<attention>,112,<batch>,<train img/s>,<infer img/s>,<peak MiB>.
@@ -322,7 +327,7 @@ bench_llx() {
   if [ $libs_ok -eq 1 ]; then
     step "${system}_$attn" "$t_bench" bash -o pipefail -c "env LD_LIBRARY_PATH='$LLX_LD' $* '$llx' bench \
       '$src/experiments/resnet18.yaml' --set attention=$attn --set size=112 --device $device --batch $batch \
-      --steps $steps --warmup $warmup 2>&1 | tee '$tmp'"
+      --steps $steps --warmup $warmup ${LLX_ARGS:-} 2>&1 | tee '$tmp'"
     awk -v s="$system" -v a="$attn" -v b="$batch" '
       $1 == "train" && NF == 3 {t = $2}
       $1 == "inference" && NF == 3 {i = $2}
@@ -354,6 +359,16 @@ for r in $(seq 1 "$rounds"); do
   done
 done
 for attn in none llam; do bench_llx llx-legacy $attn $legacy_env; done
+# Mixed precision: llx's half convolutions (train.precision; fp16 with dynamic loss scaling)
+# against PyTorch's autocast in the same dtype, channels-last (fp16 with its GradScaler).
+precisions=()
+[ "$mixed" = 1 ] && precisions=(bf16 fp16)
+for p in "${precisions[@]}"; do
+  for attn in none llam; do
+    LLX_ARGS="--set train.precision=$p" bench_llx "llx-$p" $attn
+    bench_torch $attn "torch-$p" --amp $p --channels-last
+  done
+done
 # training images/s of SYSTEM (llx|torch) for MODEL (resnet18-none|resnet18-llam)
 rate() { awk -F, -v s="$1" -v m="$2" '$1 == s && $2 == m {print $5}' "$out/bench.csv" | tail -1; }
 # A / B with two decimals, or - when either is missing
@@ -382,7 +397,7 @@ fer_note="train 1 in ${every:-?}"
 declare -A fer_acc=() fer_f1=()
 # fer_run NAME [VAR=VALUE...]: trains with those variables set; the log goes to fer2013_gpu.log
 # (appended), the test accuracy and macro-F1 to fer_acc[NAME] and fer_f1[NAME]; run.h5 and
-# history.csv of the first run to $out.
+# history.csv of the first run to $out. FER_ARGS: more arguments of llx run.
 fer_run() {
   local name=$1 runs tmp line run_dir
   shift
@@ -391,7 +406,7 @@ fer_run() {
   runs=$(mktemp -d /tmp/llx-fer-runs.XXXXXX) tmp=$(mktemp)
   # SIGTERM at the limit: llx stops cleanly and run.h5 keeps the finished epochs.
   step "$name" "$t_fer" bash -o pipefail -c "env LD_LIBRARY_PATH='$LLX_LD' LLX_FER2013='$fer_root' $* '$llx' run \
-    '$src/experiments/fer2013_narrow.yaml' --set train.epochs=$epochs --device $device --out '$runs' \
+    '$src/experiments/fer2013_narrow.yaml' --set train.epochs=$epochs --device $device --out '$runs' ${FER_ARGS:-} \
     2>&1 | tee '$tmp'"
   { echo "== $name ($*)"; cat "$tmp"; } >> "$out/fer2013_gpu.log"
   run_dir=$(dirname "$(find "$runs" -name run.h5 | head -1)")
@@ -408,6 +423,11 @@ fer_run() {
 }
 fer_run fer2013
 fer_run fer2013_optin $optin_env
+fer_names=(fer2013 fer2013_optin)
+if [ "$mixed" = 1 ]; then
+  FER_ARGS="--set train.precision=bf16" fer_run fer2013_bf16
+  fer_names+=(fer2013_bf16)
+fi
 
 # ---- 7. the table ------------------------------------------------------------------------------
 {
@@ -421,8 +441,13 @@ fer_run fer2013_optin $optin_env
         "${o:--}" "$(ratio "$o" "$t")"
     done
     printf '%-22s %5s %10s   (the paths replaced: %s)\n' "${m%%:*}" legacy "$(rate llx-legacy "${m#*:}")" "$legacy_env"
+    for p in "${precisions[@]}"; do
+      l=$(rate "llx-$p" "${m#*:}") t=$(rate "torch-$p" "${m#*:}")
+      printf '%-22s %5s %10s %10s %7s   (llx: %s convolutions, F32 between ops; PyTorch: autocast %s, channels-last)\n' \
+        "${m%%:*}" "$p" "${l:--}" "${t:--}" "$(ratio "$l" "$t")" "$p" "$p"
+    done
   done
-  for name in fer2013 fer2013_optin; do
+  for name in "${fer_names[@]}"; do
     printf 'FER2013 narrow (%s), %s epochs, %s: test (PrivateTest) accuracy %s%% (macro-F1 %s) on %s in %ss\n' \
       "$name" "$epochs" "${fer_note:-no data}" "${fer_acc[$name]:--}" "${fer_f1[$name]:--}" "$device" "${secs[$name]:--}"
   done
