@@ -389,7 +389,10 @@ elif [ -n "${LLX_FER2013:-}" ] && [ -d "$LLX_FER2013/train" ]; then
 fi
 ref=$(grep -m1 "^cpu_reference train_every=${every:-?} " "$notes" 2>/dev/null)
 [ -n "$ref" ] || echo "WARNING: no CPU reference for 1 training image in ${every:-?} in $notes"
-refv() { echo "$ref" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# refv KEY [LINE]: KEY's value in the reference line (LINE: another one, e.g. $ref_bf16)
+refv() { echo "${2-$ref}" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+# the CPU's run of the same recipe with train.precision=bf16, for fer2013_bf16
+ref_bf16=$(grep -m1 "^cpu_reference_bf16 train_every=${every:-?} " "$notes" 2>/dev/null)
 epochs=${FER_EPOCHS:-$(refv epochs)}
 epochs=${epochs:-5}
 [ "$epochs" = "$(refv epochs)" ] || echo "WARNING: $epochs epochs, the CPU reference ran $(refv epochs)"
@@ -453,6 +456,10 @@ fi
   done
   printf '  CPU reference %s%% (macro-F1 %s, %s epochs, 1 in %s, %s s on %s)\n' "$(refv accuracy)" \
     "$(refv macro_f1)" "$(refv epochs)" "$(refv train_every)" "$(refv seconds)" "$(refv machine)"
+  [ "$mixed" = 1 ] && [ -n "$ref_bf16" ] &&
+    printf '  CPU reference with train.precision=bf16 %s%% (macro-F1 %s, %s epochs, 1 in %s)\n' \
+      "$(refv accuracy "$ref_bf16")" "$(refv macro_f1 "$ref_bf16")" "$(refv epochs "$ref_bf16")" \
+      "$(refv train_every "$ref_bf16")"
   fell='graph API unusable\|graph plan not runnable'
   printf 'graph API: %s convolution problems on graph plans in the verbose test run (%s fell back to legacy), %s in the benchmarks (%s fell back)\n' \
     "$(count 'graph engine' "$out/gpu_tests.log")" "$(count "$fell" "$out/gpu_tests.log")" \
