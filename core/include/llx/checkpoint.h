@@ -9,7 +9,10 @@
  *   /                     attributes first_step (0/1), best_value (float64, -inf: none yet),
  *                         best_epoch (0: none yet), seed, optimizer ("sgd"), rng (a note: the
  *                         loader's randomness is a function of (seed, epoch, index), so the
- *                         epoch attribute is the whole random state)
+ *                         epoch attribute is the whole random state), loss_scale (float64, the
+ *                         loss scaler's S, 1 without loss scaling) and loss_scale_good_steps
+ *                         (its finite steps since S last changed; both absent in checkpoints
+ *                         written before loss scaling, which resume with S as configured)
  *   /optimizer/<dotted name> the SGD velocity of each trainable parameter, float32, its shape
  *
  * Files are written to a temporary name and renamed, so a reader never sees a
