@@ -146,7 +146,9 @@ static llx_epoch_result epoch_result(int epoch)
                           .train_accuracy = 0.1 * epoch,
                           .seconds = 1.5 * epoch,
                           .images_per_second = 1000 + epoch,
-                          .val_loss = 1.0 / epoch};
+                          .val_loss = 1.0 / epoch,
+                          .loss_scale = 1024.0 * epoch,
+                          .skipped_steps = epoch};
     llx_confusion_clear(&e.val_confusion);
     for (int t = 0; t < LLX_NUM_CLASSES; t++)
         for (int p = 0; p < LLX_NUM_CLASSES; p++)
@@ -279,6 +281,8 @@ static void test_runfile_round_trip(void)
     CHECK(read_ds(f, "/history/val_acc_anger", H5T_NATIVE_DOUBLE, dims, col) == 1 &&
           col[1] == e2.val.class_accuracy[1]);
     CHECK(read_ds(f, "/history/images_per_second", H5T_NATIVE_DOUBLE, dims, col) == 1 && col[1] == 1002);
+    CHECK(read_ds(f, "/history/loss_scale", H5T_NATIVE_DOUBLE, dims, col) == 1 && col[0] == 1024 && col[1] == 2048);
+    CHECK(read_ds(f, "/history/skipped_steps", H5T_NATIVE_DOUBLE, dims, col) == 1 && col[1] == 2);
     static const char *const columns[] = {"train_loss",      "train_accuracy",  "val_loss",
                                           "val_accuracy",    "val_abaw",        "seconds",
                                           "val_acc_neutral", "val_f1_happiness"};
@@ -310,7 +314,19 @@ static void test_runfile_round_trip(void)
     CHECK(strcmp(back.experiment, r.experiment) == 0 && strcmp(back.git.diff, r.git.diff) == 0);
     CHECK(back.threads == 2 && back.seed == 2 && back.epochs_total == 3 &&
           strcmp(back.state, "finished") == 0);
+    CHECK(back.epochs[1].loss_scale == 2048 && back.epochs[1].skipped_steps == 2);
     llx_runfile_free(&back);
+
+    /* a file written before loss scaling (no loss_scale, skipped_steps) reloads with S 1, none skipped */
+    f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    CHECK(H5Ldelete(f, "/history/loss_scale", H5P_DEFAULT) >= 0 &&
+          H5Ldelete(f, "/history/skipped_steps", H5P_DEFAULT) >= 0);
+    H5Fclose(f);
+    CHECK_MSG(llx_runfile_reload(path, &back, &err) == LLX_OK, "%s", err.msg);
+    CHECK(back.n_epochs == 2 && back.epochs[1].loss_scale == 1 && back.epochs[1].skipped_steps == 0 &&
+          back.epochs[1].lr == e2.lr);
+    llx_runfile_free(&back);
+    CHECK(llx_runfile_write(&r, path, &err) == LLX_OK); /* as it was */
 
     /* a failed run keeps its message */
     snprintf(r.state, sizeof r.state, "failed");

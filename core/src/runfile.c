@@ -37,6 +37,8 @@ enum {
     COL_VAL_F1_CLASS = COL_VAL_ACC_CLASS + LLX_NUM_CLASSES, /* 7 columns */
     COL_SECONDS = COL_VAL_F1_CLASS + LLX_NUM_CLASSES,
     COL_IMAGES_PER_SECOND,
+    COL_LOSS_SCALE,    /* loss scaling's S at the epoch's end (1 without), llx/loss_scale.h */
+    COL_SKIPPED_STEPS, /* steps the epoch skipped for non-finite gradients */
     COL_COUNT
 };
 
@@ -50,8 +52,11 @@ static void column_name(int c, char *buf, size_t cap)
         snprintf(buf, cap, "val_acc_%s", llx_class_name(c - COL_VAL_ACC_CLASS));
     else if (c < COL_SECONDS)
         snprintf(buf, cap, "val_f1_%s", llx_class_name(c - COL_VAL_F1_CLASS));
-    else
-        snprintf(buf, cap, "%s", c == COL_SECONDS ? "seconds" : "images_per_second");
+    else {
+        static const char *const tail[] = {"seconds", "images_per_second", "loss_scale", "skipped_steps"};
+        _Static_assert(COL_COUNT - COL_SECONDS == 4, "history column names");
+        snprintf(buf, cap, "%s", tail[c - COL_SECONDS]);
+    }
 }
 
 static double column_value(int c, const llx_epoch_result *e)
@@ -77,6 +82,10 @@ static double column_value(int c, const llx_epoch_result *e)
         return e->seconds;
     case COL_IMAGES_PER_SECOND:
         return e->images_per_second;
+    case COL_LOSS_SCALE:
+        return e->loss_scale;
+    case COL_SKIPPED_STEPS:
+        return (double)e->skipped_steps;
     default:
         return c < COL_VAL_F1_CLASS ? e->val.class_accuracy[c - COL_VAL_ACC_CLASS]
                                     : e->val.f1[c - COL_VAL_F1_CLASS];
@@ -331,11 +340,16 @@ static llx_status reload_history(hid_t f, llx_runfile *r, int64_t n, const char 
     int64_t *conf = malloc((size_t)(n ? n : 1) * LLX_NUM_CLASSES * LLX_NUM_CLASSES * sizeof *conf);
     llx_epoch_result *e = calloc((size_t)(n ? n : 1), sizeof *e);
     llx_status st = col && conf && e ? LLX_OK : llx_errorf(err, LLX_ERR_NOMEM, "out of memory");
-    static const int cols[] = {COL_EPOCH,    COL_LR,      COL_TRAIN_LOSS,       COL_TRAIN_ACC,
-                               COL_VAL_LOSS, COL_SECONDS, COL_IMAGES_PER_SECOND};
+    static const int cols[] = {COL_EPOCH,    COL_LR,      COL_TRAIN_LOSS,        COL_TRAIN_ACC, COL_VAL_LOSS,
+                               COL_SECONDS,  COL_IMAGES_PER_SECOND, COL_LOSS_SCALE, COL_SKIPPED_STEPS};
     for (size_t c = 0; st == LLX_OK && c < sizeof cols / sizeof *cols; c++) {
         char name[64];
         column_name(cols[c], name, sizeof name);
+        if (cols[c] >= COL_LOSS_SCALE && H5Lexists(g, name, H5P_DEFAULT) <= 0) {
+            /* a run file from before loss scaling: S 1, nothing skipped */
+            for (int64_t i = 0; i < n; i++) e[i].loss_scale = 1, e[i].skipped_steps = 0;
+            continue;
+        }
         st = read_column(g, name, H5T_NATIVE_DOUBLE, n, 1, col, path, err);
         for (int64_t i = 0; st == LLX_OK && i < n; i++) {
             double v = col[i];
@@ -357,6 +371,12 @@ static llx_status reload_history(hid_t f, llx_runfile *r, int64_t n, const char 
                 break;
             case COL_SECONDS:
                 e[i].seconds = v;
+                break;
+            case COL_LOSS_SCALE:
+                e[i].loss_scale = v;
+                break;
+            case COL_SKIPPED_STEPS:
+                e[i].skipped_steps = (int64_t)v;
                 break;
             default:
                 e[i].images_per_second = v;

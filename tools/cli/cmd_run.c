@@ -134,12 +134,12 @@ static void write_history_csv(const char *dir, const llx_runfile *rec)
         return;
     }
     fprintf(f, "epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,val_macro_f1,val_abaw,seconds,"
-               "images_per_second,best\n");
+               "images_per_second,best,loss_scale,skipped_steps\n");
     for (int i = 0; i < rec->n_epochs; i++) {
         const llx_epoch_result *r = &rec->epochs[i];
-        fprintf(f, "%d,%.8g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f,%d\n", r->epoch, r->lr, r->train_loss,
+        fprintf(f, "%d,%.8g,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.3f,%.1f,%d,%.9g,%lld\n", r->epoch, r->lr, r->train_loss,
                 r->train_accuracy, r->val_loss, r->val.accuracy, r->val.macro_f1, r->val.abaw, r->seconds,
-                r->images_per_second, r->best);
+                r->images_per_second, r->best, r->loss_scale, (long long)r->skipped_steps);
     }
     if (fclose(f) != 0 || rename(tmp, path) != 0) {
         fprintf(stderr, "llx run: cannot write %s: %s\n", path, strerror(errno));
