@@ -56,3 +56,12 @@ llx_status llx_loss_scaler_unscale(llx_loss_scaler *s, llx_tensor *grads, bool *
                           "themselves (lower train.lr?)", s->scale);
     return LLX_OK;
 }
+
+llx_status llx_loss_scaler_backward(llx_loss_scaler *s, llx_graph *g, llx_node_id loss, bool *take_step,
+                                    llx_error *err)
+{
+    const float seed = llx_loss_scaler_seed(s);
+    LLX_TRY(llx_graph_backward_seed(g, loss, &seed, err));
+    llx_tensor grads = llx_graph_param_grads(g);
+    return llx_loss_scaler_unscale(s, &grads, take_step, err);
+}

@@ -282,16 +282,6 @@ static int64_t confusion_correct(const llx_confusion *c)
     return n;
 }
 
-/* Backward from the loss, seeded with the loss scale S (1 without loss scaling), and the
- * unscaling of the parameter gradients; *take_step false: they are not finite, skip the step. */
-static llx_status scaled_backward(llx_trainer *t, bool *take_step, llx_error *err)
-{
-    const float seed = llx_loss_scaler_seed(&t->scaler);
-    LLX_TRY(llx_graph_backward_seed(t->g, t->loss, &seed, err));
-    llx_tensor grads = llx_graph_param_grads(t->g);
-    return llx_loss_scaler_unscale(&t->scaler, &grads, take_step, err);
-}
-
 /* One optimiser step over every parameter (one fused launch on the GPU). */
 static llx_status sgd_step(llx_trainer *t, double lr, llx_error *err)
 {
@@ -360,7 +350,7 @@ static llx_status train_epoch(llx_trainer *t, llx_epoch_result *r, llx_error *er
         LLX_TRY(stats_add(t, 1, err));
         LLX_TRY(llx_graph_zero_grad(t->g, err));
         bool take_step;
-        LLX_TRY(scaled_backward(t, &take_step, err));
+        LLX_TRY(llx_loss_scaler_backward(&t->scaler, t->g, t->loss, &take_step, err));
         if (take_step) LLX_TRY(sgd_step(t, lr, err));
         seen += n;
         double now = now_seconds();

@@ -211,11 +211,8 @@ static llx_status train_step(bench *b, bool first, double *sgd_s, llx_error *err
     const llx_sgd_params sp = {.lr = 0.01, .momentum = 0.9, .weight_decay = 5e-4};
     LLX_TRY(llx_graph_zero_grad(b->g, err));
     LLX_TRY(llx_graph_forward(b->g, true, err));
-    const float seed = llx_loss_scaler_seed(&b->scaler);
-    LLX_TRY(llx_graph_backward_seed(b->g, b->loss, &seed, err));
-    llx_tensor grads = llx_graph_param_grads(b->g);
     bool take_step;
-    LLX_TRY(llx_loss_scaler_unscale(&b->scaler, &grads, &take_step, err));
+    LLX_TRY(llx_loss_scaler_backward(&b->scaler, b->g, b->loss, &take_step, err));
     (void)take_step; /* a skipped step is still timed as a full one */
     double t0 = 0;
     if (sgd_s) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "llx/backend.h"
+#include "llx/graph.h"
 #include "llx/status.h"
 #include "llx/tensor.h"
 
@@ -55,6 +56,12 @@ static inline float llx_loss_scaler_seed(const llx_loss_scaler *s) { return (flo
  * (S then backs off, dynamic). Kind none: *take_step true, nothing runs. LLX_ERR_NUMERIC
  * when dynamic S has fallen below LLX_LOSS_SCALE_MIN. */
 llx_status llx_loss_scaler_unscale(llx_loss_scaler *s, llx_tensor *grads, bool *take_step, llx_error *err);
+
+/* A training step's backward with loss scaling: backward from the loss node of g seeded with
+ * S, then llx_loss_scaler_unscale over all of g's parameter gradients (llx_graph_param_grads).
+ * Zero the gradients first (llx_graph_zero_grad); *take_step as above. */
+llx_status llx_loss_scaler_backward(llx_loss_scaler *s, llx_graph *g, llx_node_id loss, bool *take_step,
+                                    llx_error *err);
 
 /* "none", "static", "dynamic". */
 const char *llx_loss_scale_kind_name(llx_loss_scale_kind k);
