@@ -144,8 +144,8 @@ static llx_status read_class_weights(const llx_cfg *t, train_config *c, llx_erro
 llx_status llx_train_read_precision(const llx_cfg *t, llx_precision *precision, llx_loss_scale_kind *kind,
                                     double *scale, llx_error *err)
 {
-    static const char *const names[] = {"fp32", "bf16", "fp16", NULL};
-    _Static_assert(LLX_PRECISION_COUNT == 3, "precision names");
+    const char *names[LLX_PRECISION_COUNT + 1] = {NULL}; /* llx/precision.h's names, NULL-ended */
+    for (int p = 0; p < LLX_PRECISION_COUNT; p++) names[p] = llx_precision_name((llx_precision)p);
     int p;
     LLX_TRY(llx_schema_choice(t, "train", train_keys, "precision", names, &p, err));
     *precision = (llx_precision)p;
