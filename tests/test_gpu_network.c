@@ -400,21 +400,21 @@ static void feed(const net *c, const net *g, uint64_t seed)
 
 /* Forward (and backward from the loss after zeroing parameter gradients) on both. */
 /* seed: d(loss)/d(loss) of backward, S with loss scaling (llx/loss_scale.h), else 1. */
-static bool run_both_seeded(const char *ctx, const net *c, const net *g, bool training, bool backward, float seed)
+static bool run_one(const char *ctx, const net *n, bool training, bool backward, float seed)
 {
     llx_error err = {0};
-    const net *nets[2] = {c, g};
-    for (int k = 0; k < 2; k++) {
-        llx_graph *gr = nets[k]->g;
-        llx_status st = llx_graph_forward(gr, training, &err);
-        if (st == LLX_OK && backward) st = llx_graph_zero_grad(gr, &err);
-        if (st == LLX_OK && backward) st = llx_graph_backward_seed(gr, nets[k]->loss, &seed, &err);
-        if (st == LLX_OK) st = nets[k]->be->sync(nets[k]->be, &err);
-        CHECK_MSG(st == LLX_OK, "%s: %s %s: %s", ctx, nets[k]->be->name,
-                  backward ? "forward/backward" : "forward", err.msg);
-        if (st != LLX_OK) return false;
-    }
-    return true;
+    llx_status st = llx_graph_forward(n->g, training, &err);
+    if (st == LLX_OK && backward) st = llx_graph_zero_grad(n->g, &err);
+    if (st == LLX_OK && backward) st = llx_graph_backward_seed(n->g, n->loss, &seed, &err);
+    if (st == LLX_OK) st = n->be->sync(n->be, &err);
+    CHECK_MSG(st == LLX_OK, "%s: %s %s: %s", ctx, n->be->name, backward ? "forward/backward" : "forward",
+              err.msg);
+    return st == LLX_OK;
+}
+
+static bool run_both_seeded(const char *ctx, const net *c, const net *g, bool training, bool backward, float seed)
+{
+    return run_one(ctx, c, training, backward, seed) && run_one(ctx, g, training, backward, seed);
 }
 
 static bool run_both(const char *ctx, const net *c, const net *g, bool training, bool backward)
@@ -642,22 +642,18 @@ static double *fetch_mixed(const net *n, int what, int64_t *count)
  * F32 after. */
 static void mixed_precision_pass(const char *ctx, net *c, net *g)
 {
-    llx_error err = {0};
     for (int p = LLX_PRECISION_BF16; p <= LLX_PRECISION_F16; p++) {
         const char *name = llx_precision_name((llx_precision)p);
         const float seed = p == LLX_PRECISION_F16 ? MIXED_F16_LOSS_SCALE : 1.0f;
         copy_state(c, g);
         feed(c, g, 60 + (uint64_t)p);
         cpu->conv_precision = gpu->conv_precision = LLX_PRECISION_F32;
-        llx_status st = llx_graph_forward(c->g, true, &err);
-        if (st == LLX_OK) st = llx_graph_zero_grad(c->g, &err);
-        if (st == LLX_OK) st = llx_graph_backward_seed(c->g, c->loss, &seed, &err);
-        CHECK_MSG(st == LLX_OK, "%s: cpu f32 reference pass: %s", ctx, err.msg);
+        const bool ref_ok = run_one(ctx, c, true, true, seed); /* the F32 reference */
         int64_t n[2];
         double *ref[2] = {fetch_mixed(c, 0, &n[0]), fetch_mixed(c, 1, &n[1])};
         cpu->conv_precision = gpu->conv_precision = (llx_precision)p;
         /* BN's running statistics moved in the reference pass; training mode does not read them */
-        if (st == LLX_OK && ref[0] && ref[1] && run_both_seeded(ctx, c, g, true, true, seed)) {
+        if (ref_ok && ref[0] && ref[1] && run_both_seeded(ctx, c, g, true, true, seed)) {
             static const char *const what[2] = {"logits", "all gradients"};
             for (int k = 0; k < 2; k++) {
                 int64_t m;
